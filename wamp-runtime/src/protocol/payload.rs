@@ -1,0 +1,248 @@
+//! Arguments and keyword arguments, kept in wire form until someone asks for them.
+//!
+//! A payload decoded from the wire is not parsed into [`Value`]s: it keeps the exact bytes
+//! of its `Arguments` and `ArgumentsKw` elements together with the serializer they are in.
+//! Reading them as a Rust type deserializes straight from those bytes, and re-encoding
+//! them with the same serializer (a router forwarding an event) copies the bytes. Only a
+//! hop between different serializers goes through [`Value`]. Payloads built from Rust
+//! values are encoded once, straight to the serializer the session uses.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::error::{EncodeError, PayloadError};
+use super::value::{Dict, List, Value};
+use crate::serializer::Serializer;
+
+/// One of the two payload elements.
+#[derive(Clone)]
+enum Part {
+    /// Exactly the bytes of a list or dictionary in `serializer`'s format.
+    Encoded(Serializer, Bytes),
+    /// A dynamic value (a `List` for arguments, a `Dict` for keyword arguments).
+    Value(Value),
+}
+
+/// The `Arguments|list` and `ArgumentsKw|dict` of a message.
+///
+/// Cheap to clone: encoded parts are reference-counted bytes.
+#[derive(Clone, Default)]
+pub struct Payload {
+    args: Option<Part>,
+    kwargs: Option<Part>,
+}
+
+impl Payload {
+    /// No arguments at all.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// A payload of dynamic values. Empty keyword arguments are left out, and so are
+    /// empty positional arguments when there are no keyword arguments.
+    pub fn from_values(args: List, kwargs: Dict) -> Self {
+        let kwargs = (!kwargs.is_empty()).then(|| Part::Value(Value::Dict(kwargs)));
+        let args = (!args.is_empty() || kwargs.is_some()).then(|| Part::Value(Value::List(args)));
+        Payload { args, kwargs }
+    }
+
+    /// Positional arguments encoded from any serializable list-like value (a tuple, an
+    /// array, a `Vec`), straight into `serializer`'s format.
+    pub fn encode_args<A>(serializer: Serializer, args: &A) -> Result<Self, EncodeError>
+    where
+        A: Serialize + ?Sized,
+    {
+        let bytes = serializer.encode_value(args, "arguments")?;
+        if !serializer.is_list(&bytes) {
+            return Err(EncodeError::ArgsNotAList);
+        }
+        Ok(Payload {
+            args: Some(Part::Encoded(serializer, bytes.into())),
+            kwargs: None,
+        })
+    }
+
+    /// Adds keyword arguments encoded from any serializable struct or map.
+    pub fn with_encoded_kwargs<K>(
+        mut self,
+        serializer: Serializer,
+        kwargs: &K,
+    ) -> Result<Self, EncodeError>
+    where
+        K: Serialize + ?Sized,
+    {
+        let bytes = serializer.encode_value(kwargs, "keyword arguments")?;
+        if !serializer.is_dict(&bytes) {
+            return Err(EncodeError::KwargsNotADict);
+        }
+        if self.args.is_none() {
+            self.args = Some(Part::Value(Value::List(Vec::new())));
+        }
+        self.kwargs = Some(Part::Encoded(serializer, bytes.into()));
+        Ok(self)
+    }
+
+    /// Wraps encoded elements taken from a decoded message. The caller has checked that
+    /// `args` is a list and `kwargs` a dictionary.
+    pub(crate) fn from_encoded(
+        serializer: Serializer,
+        args: Option<Bytes>,
+        kwargs: Option<Bytes>,
+    ) -> Self {
+        Payload {
+            args: args.map(|b| Part::Encoded(serializer, b)),
+            kwargs: kwargs.map(|b| Part::Encoded(serializer, b)),
+        }
+    }
+
+    /// Whether the message carries an `Arguments` element.
+    pub fn has_args(&self) -> bool {
+        self.args.is_some()
+    }
+
+    /// Whether the message carries an `ArgumentsKw` element.
+    pub fn has_kwargs(&self) -> bool {
+        self.kwargs.is_some()
+    }
+
+    /// Whether neither element is present.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_none() && self.kwargs.is_none()
+    }
+
+    /// The positional arguments as a Rust type (a tuple, a `Vec`, a struct deserialized
+    /// from a sequence, ...). Absent arguments read as an empty list.
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        read_part(self.args.as_ref(), "arguments", || Value::List(Vec::new()))
+    }
+
+    /// The keyword arguments as a Rust type (a struct, a map). Absent keyword arguments
+    /// read as an empty dictionary.
+    pub fn kwargs<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        read_part(self.kwargs.as_ref(), "keyword arguments", || {
+            Value::Dict(Dict::new())
+        })
+    }
+
+    /// The positional arguments as dynamic values.
+    pub fn args_values(&self) -> Result<List, PayloadError> {
+        self.args()
+    }
+
+    /// The keyword arguments as dynamic values.
+    pub fn kwargs_values(&self) -> Result<Dict, PayloadError> {
+        self.kwargs()
+    }
+
+    /// How many elements the payload adds to a message: 0, 1 or 2.
+    pub(crate) fn arity(&self) -> usize {
+        match (&self.args, &self.kwargs) {
+            (None, None) => 0,
+            (_, None) => 1,
+            (_, Some(_)) => 2,
+        }
+    }
+
+    /// Appends the payload elements to a message being encoded with `serializer`.
+    pub(crate) fn write_to(
+        &self,
+        w: &mut crate::serializer::MessageWriter,
+    ) -> Result<(), EncodeError> {
+        let empty = Part::Value(Value::List(Vec::new()));
+        let args = match (&self.args, &self.kwargs) {
+            (None, None) => return Ok(()),
+            (Some(a), _) => a,
+            (None, Some(_)) => &empty,
+        };
+        write_part(w, args, "arguments")?;
+        if let Some(kw) = &self.kwargs {
+            write_part(w, kw, "keyword arguments")?;
+        }
+        Ok(())
+    }
+
+    /// The payload converted to dynamic values, for comparisons and debugging.
+    fn to_values(&self) -> Result<(Option<Value>, Option<Value>), PayloadError> {
+        let conv = |p: &Option<Part>, what| p.as_ref().map(|p| part_value(p, what)).transpose();
+        Ok((
+            conv(&self.args, "arguments")?,
+            conv(&self.kwargs, "keyword arguments")?,
+        ))
+    }
+}
+
+fn part_value(part: &Part, what: &'static str) -> Result<Value, PayloadError> {
+    match part {
+        Part::Value(v) => Ok(v.clone()),
+        Part::Encoded(ser, bytes) => ser.decode_checked(bytes).map_err(|e| PayloadError {
+            part: what,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn read_part<T: DeserializeOwned>(
+    part: Option<&Part>,
+    what: &'static str,
+    empty: impl FnOnce() -> Value,
+) -> Result<T, PayloadError> {
+    let err = |reason: String| PayloadError { part: what, reason };
+    match part {
+        Some(Part::Encoded(ser, bytes)) => {
+            ser.decode_checked(bytes).map_err(|e| err(e.to_string()))
+        }
+        Some(Part::Value(v)) => T::deserialize(v.clone()).map_err(|e| err(e.to_string())),
+        None => T::deserialize(empty()).map_err(|e| err(e.to_string())),
+    }
+}
+
+fn write_part(
+    w: &mut crate::serializer::MessageWriter,
+    part: &Part,
+    what: &'static str,
+) -> Result<(), EncodeError> {
+    match part {
+        Part::Encoded(ser, bytes) if *ser == w.serializer() => {
+            w.raw(bytes);
+            Ok(())
+        }
+        Part::Encoded(ser, bytes) => {
+            // Another serializer's bytes: transcode through the dynamic model.
+            let value: Value = ser
+                .decode_checked(bytes)
+                .map_err(|e| EncodeError::Serialize {
+                    what,
+                    format: ser.name(),
+                    reason: e.to_string(),
+                })?;
+            w.element(&value, what)
+        }
+        Part::Value(v) => w.element(v, what),
+    }
+}
+
+impl PartialEq for Payload {
+    /// Compares what the payloads mean, not how they are encoded.
+    fn eq(&self, other: &Self) -> bool {
+        match (self.to_values(), other.to_values()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_values() {
+            Ok((args, kwargs)) => f
+                .debug_struct("Payload")
+                .field("args", &args)
+                .field("kwargs", &kwargs)
+                .finish(),
+            Err(e) => write!(f, "Payload(<undecodable: {e}>)"),
+        }
+    }
+}

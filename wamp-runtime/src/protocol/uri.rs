@@ -1,0 +1,205 @@
+//! WAMP URIs and the spec's two rule sets.
+//!
+//! *Loose* URIs allow any component without whitespace, `.` or `#`; *strict* URIs allow
+//! only `[0-9a-z_]`. Patterns (prefix and wildcard subscriptions and registrations) may
+//! have empty components. Peers must accept loose URIs, so decoding checks the loose rules
+//! and applications that want more call [`validate`] with [`UriRules::Strict`].
+
+use std::fmt;
+
+/// Which characters URI components may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UriRules {
+    /// Any character except whitespace, `.` and `#`.
+    Loose,
+    /// Only lowercase ASCII letters, digits and `_`.
+    Strict,
+}
+
+/// Whether a URI is concrete or a pattern, which decides if empty components are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UriKind {
+    /// A fully qualified URI: no empty components.
+    Concrete,
+    /// A prefix pattern: like a concrete URI, but the last component may be empty
+    /// (`com.myapp.` and the empty prefix `""` are valid).
+    Prefix,
+    /// A wildcard pattern: any component may be empty (`com..create`).
+    Wildcard,
+}
+
+/// Why a URI was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UriError {
+    /// An empty URI where a concrete one is needed.
+    #[error("URI is empty")]
+    Empty,
+    /// A component is empty where that is not allowed.
+    #[error("URI {uri:?} has an empty component at position {index}")]
+    EmptyComponent {
+        /// The URI.
+        uri: String,
+        /// Zero-based index of the empty component.
+        index: usize,
+    },
+    /// A component contains a character the rules forbid.
+    #[error("URI {uri:?} contains the forbidden character {ch:?}")]
+    ForbiddenChar {
+        /// The URI.
+        uri: String,
+        /// The offending character.
+        ch: char,
+    },
+}
+
+/// Checks `uri` against the rules for its kind.
+pub fn validate(uri: &str, rules: UriRules, kind: UriKind) -> Result<(), UriError> {
+    if uri.is_empty() {
+        return match kind {
+            UriKind::Concrete => Err(UriError::Empty),
+            UriKind::Prefix | UriKind::Wildcard => Ok(()),
+        };
+    }
+    let count = uri.split('.').count();
+    for (index, component) in uri.split('.').enumerate() {
+        if component.is_empty() {
+            let allowed = match kind {
+                UriKind::Concrete => false,
+                UriKind::Prefix => index + 1 == count,
+                UriKind::Wildcard => true,
+            };
+            if !allowed {
+                return Err(UriError::EmptyComponent {
+                    uri: uri.to_owned(),
+                    index,
+                });
+            }
+            continue;
+        }
+        let bad = match rules {
+            UriRules::Loose => component.chars().find(|c| c.is_whitespace() || *c == '#'),
+            UriRules::Strict => component
+                .chars()
+                .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')),
+        };
+        if let Some(ch) = bad {
+            return Err(UriError::ForbiddenChar {
+                uri: uri.to_owned(),
+                ch,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A URI that passed the loose rules for its kind. Cheap to clone.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Uri(std::sync::Arc<str>);
+
+impl Uri {
+    /// Validates a concrete URI with the loose rules.
+    pub fn new(uri: impl AsRef<str>) -> Result<Uri, UriError> {
+        Uri::with_kind(uri, UriKind::Concrete)
+    }
+
+    /// Validates a URI (or pattern) of the given kind with the loose rules.
+    pub fn with_kind(uri: impl AsRef<str>, kind: UriKind) -> Result<Uri, UriError> {
+        let uri = uri.as_ref();
+        validate(uri, UriRules::Loose, kind)?;
+        Ok(Uri(uri.into()))
+    }
+
+    /// Wraps a string without checking it. For URIs that are known to be valid.
+    pub fn from_static(uri: &'static str) -> Uri {
+        Uri(uri.into())
+    }
+
+    /// The URI as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Uri {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Uri {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Uri {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Uri {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl serde::Serialize for Uri {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(uri: &str, rules: UriRules, kind: UriKind, ok: bool) {
+        assert_eq!(
+            validate(uri, rules, kind).is_ok(),
+            ok,
+            "{uri:?} {rules:?} {kind:?}"
+        );
+    }
+
+    #[test]
+    fn rules() {
+        use UriKind::*;
+        use UriRules::*;
+        let cases = [
+            ("com.myapp.topic1", Strict, Concrete, true),
+            ("com.myapp.Topic1", Strict, Concrete, false),
+            ("com.myapp.Topic1", Loose, Concrete, true),
+            ("com.my-app.topic", Loose, Concrete, true),
+            ("com.my app.topic", Loose, Concrete, false),
+            ("com.my#app", Loose, Concrete, false),
+            ("com..topic", Loose, Concrete, false),
+            ("com.myapp.", Loose, Concrete, false),
+            ("", Loose, Concrete, false),
+            ("com..topic", Loose, Wildcard, true),
+            ("..", Loose, Wildcard, true),
+            ("com..topic", Loose, Prefix, false),
+            ("com.myapp.", Loose, Prefix, true),
+            ("", Loose, Prefix, true),
+            ("wamp.error.not_authorized", Strict, Concrete, true),
+            ("ünïcode.ok", Loose, Concrete, true),
+        ];
+        for (uri, rules, kind, ok) in cases {
+            check(uri, rules, kind, ok);
+        }
+    }
+}

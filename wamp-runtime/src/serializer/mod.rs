@@ -1,0 +1,460 @@
+//! The three WAMP serializers: JSON, MessagePack and CBOR.
+//!
+//! A message is a list; each serializer knows three things about its format: how to write
+//! one element, how to read one element, and where each element of the top-level list
+//! starts and ends ([`split`]). Everything else (which elements a message has, what they
+//! mean) lives in [`crate::protocol::message`], once for all formats. Splitting first is
+//! what lets payloads stay in wire form ([`crate::protocol::Payload`]).
+//!
+//! No IO here: the transports feed frames in and take frames out.
+
+mod cbor;
+mod json;
+mod msgpack;
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::protocol::{
+    id::Id, message::MessageType, uri::Uri, uri::UriKind, DecodeError, EncodeError, Message,
+    Payload,
+};
+
+/// Lists and dictionaries nested deeper than this are refused when decoding, before any
+/// recursive parser sees them.
+pub const MAX_DEPTH: usize = 64;
+
+/// A WAMP serializer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Serializer {
+    /// `wamp.2.json`, text frames.
+    Json,
+    /// `wamp.2.msgpack`, binary frames.
+    MsgPack,
+    /// `wamp.2.cbor`, binary frames.
+    Cbor,
+}
+
+impl Serializer {
+    /// All serializers, in the default order of preference.
+    pub const ALL: [Serializer; 3] = [Serializer::Json, Serializer::MsgPack, Serializer::Cbor];
+
+    /// The WebSocket subprotocol name.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Serializer::Json => "wamp.2.json",
+            Serializer::MsgPack => "wamp.2.msgpack",
+            Serializer::Cbor => "wamp.2.cbor",
+        }
+    }
+
+    /// The serializer for a WebSocket subprotocol name.
+    pub fn from_subprotocol(name: &str) -> Option<Serializer> {
+        Serializer::ALL
+            .into_iter()
+            .find(|s| s.subprotocol() == name)
+    }
+
+    /// The RawSocket serializer ID (1 JSON, 2 MessagePack, 3 CBOR).
+    pub fn rawsocket_id(self) -> u8 {
+        match self {
+            Serializer::Json => 1,
+            Serializer::MsgPack => 2,
+            Serializer::Cbor => 3,
+        }
+    }
+
+    /// The serializer for a RawSocket serializer ID.
+    pub fn from_rawsocket_id(id: u8) -> Option<Serializer> {
+        Serializer::ALL.into_iter().find(|s| s.rawsocket_id() == id)
+    }
+
+    /// A short name: `json`, `msgpack`, `cbor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Serializer::Json => "json",
+            Serializer::MsgPack => "msgpack",
+            Serializer::Cbor => "cbor",
+        }
+    }
+
+    /// Parses a short name (`json`, `msgpack`, `cbor`).
+    pub fn from_name(name: &str) -> Option<Serializer> {
+        Serializer::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether frames are binary (WebSocket binary frames).
+    pub fn is_binary(self) -> bool {
+        !matches!(self, Serializer::Json)
+    }
+
+    /// Encodes a message.
+    pub fn encode(self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
+        let mut w = MessageWriter::new(self, msg.arity());
+        w.element(&msg.message_type().code(), "message type")?;
+        msg.write_elements(&mut w)?;
+        Ok(w.finish())
+    }
+
+    /// Decodes a message. The payload keeps referring to `frame`'s bytes.
+    pub fn decode(self, frame: Bytes) -> Result<Message, DecodeError> {
+        let ranges = split(self, &frame)?;
+        if ranges.is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        let code: u64 = self
+            .decode_checked(&frame[ranges[0].clone()])
+            .map_err(|_| DecodeError::Malformed {
+                format: self.name(),
+                reason: "the message type is not a non-negative integer".into(),
+            })?;
+        let message_type = MessageType::from_code(code).ok_or(DecodeError::UnknownType(code))?;
+        let reader = ElementReader {
+            serializer: self,
+            frame: &frame,
+            ranges: &ranges,
+            message_type,
+        };
+        Message::read(&reader)
+    }
+
+    /// Encodes any serializable value in this format. Structs become dictionaries.
+    pub fn encode_value<T: Serialize + ?Sized>(
+        self,
+        value: &T,
+        what: &'static str,
+    ) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::new();
+        self.write_value(&mut out, value, what)?;
+        Ok(out)
+    }
+
+    fn write_value<T: Serialize + ?Sized>(
+        self,
+        out: &mut Vec<u8>,
+        value: &T,
+        what: &'static str,
+    ) -> Result<(), EncodeError> {
+        let result = match self {
+            Serializer::Json => serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string()),
+            Serializer::MsgPack => {
+                rmp_serde::encode::write_named(out, value).map_err(|e| e.to_string())
+            }
+            Serializer::Cbor => ciborium::into_writer(value, &mut *out).map_err(|e| e.to_string()),
+        };
+        result.map_err(|reason| EncodeError::Serialize {
+            what,
+            format: self.name(),
+            reason,
+        })
+    }
+
+    /// Decodes one value in this format, refusing malformed, truncated or too deeply
+    /// nested input and trailing bytes.
+    pub fn decode_value<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, DecodeError> {
+        let checked = match self {
+            Serializer::Json => Ok(bytes.len()),
+            Serializer::MsgPack => msgpack::skip(bytes),
+            Serializer::Cbor => cbor::skip(bytes),
+        };
+        match checked {
+            Ok(len) if len == bytes.len() => self.decode_checked(bytes),
+            Ok(len) => Err(DecodeError::Malformed {
+                format: self.name(),
+                reason: format!("{} trailing bytes after the value", bytes.len() - len),
+            }),
+            Err(e) => Err(split_error(self.name(), e)),
+        }
+    }
+
+    /// Decodes one value whose extent and nesting [`split`] has already checked (every
+    /// element of a decoded message). serde_json checks its own nesting.
+    pub(crate) fn decode_checked<T: DeserializeOwned>(
+        self,
+        bytes: &[u8],
+    ) -> Result<T, DecodeError> {
+        let result = match self {
+            Serializer::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+            Serializer::MsgPack => rmp_serde::from_slice(bytes).map_err(|e| e.to_string()),
+            Serializer::Cbor => ciborium::from_reader(bytes).map_err(|e| e.to_string()),
+        };
+        result.map_err(|reason| DecodeError::Malformed {
+            format: self.name(),
+            reason,
+        })
+    }
+
+    /// Whether `bytes` (one encoded value) is a list.
+    pub(crate) fn is_list(self, bytes: &[u8]) -> bool {
+        match self {
+            Serializer::Json => json::first_char(bytes) == Some(b'['),
+            Serializer::MsgPack => msgpack::is_array(bytes),
+            Serializer::Cbor => cbor::is_major(bytes, 4),
+        }
+    }
+
+    /// Whether `bytes` (one encoded value) is a dictionary.
+    pub(crate) fn is_dict(self, bytes: &[u8]) -> bool {
+        match self {
+            Serializer::Json => json::first_char(bytes) == Some(b'{'),
+            Serializer::MsgPack => msgpack::is_map(bytes),
+            Serializer::Cbor => cbor::is_major(bytes, 5),
+        }
+    }
+}
+
+impl std::fmt::Display for Serializer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Splits an encoded top-level list into the byte ranges of its elements.
+pub(crate) fn split(
+    serializer: Serializer,
+    frame: &[u8],
+) -> Result<Vec<Range<usize>>, DecodeError> {
+    match serializer {
+        Serializer::Json => json::split(frame),
+        Serializer::MsgPack => msgpack::split(frame),
+        Serializer::Cbor => cbor::split(frame),
+    }
+}
+
+/// Builds one encoded message, element by element.
+pub(crate) struct MessageWriter {
+    serializer: Serializer,
+    out: Vec<u8>,
+    first: bool,
+}
+
+impl MessageWriter {
+    fn new(serializer: Serializer, len: usize) -> Self {
+        let mut out = Vec::with_capacity(64);
+        match serializer {
+            Serializer::Json => out.push(b'['),
+            Serializer::MsgPack => msgpack::write_array_len(&mut out, len),
+            Serializer::Cbor => cbor::write_head(&mut out, 4, len as u64),
+        }
+        MessageWriter {
+            serializer,
+            out,
+            first: true,
+        }
+    }
+
+    pub(crate) fn serializer(&self) -> Serializer {
+        self.serializer
+    }
+
+    fn separate(&mut self) {
+        if self.serializer == Serializer::Json && !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    /// Appends one element encoded from a Rust value.
+    pub(crate) fn element<T: Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+        what: &'static str,
+    ) -> Result<(), EncodeError> {
+        self.separate();
+        self.serializer.write_value(&mut self.out, value, what)
+    }
+
+    /// Appends one element that is already encoded in this writer's format.
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.separate();
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.serializer == Serializer::Json {
+            self.out.push(b']');
+        }
+        self.out
+    }
+}
+
+/// Reads the elements of one decoded message.
+pub(crate) struct ElementReader<'a> {
+    serializer: Serializer,
+    frame: &'a Bytes,
+    ranges: &'a [Range<usize>],
+    message_type: MessageType,
+}
+
+impl ElementReader<'_> {
+    pub(crate) fn message_type(&self) -> MessageType {
+        self.message_type
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    fn bytes(&self, index: usize) -> &[u8] {
+        &self.frame[self.ranges[index].clone()]
+    }
+
+    pub(crate) fn field_error(&self, field: &str, reason: impl Into<String>) -> DecodeError {
+        DecodeError::Field {
+            message: self.message_type,
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn value<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        field: &str,
+    ) -> Result<T, DecodeError> {
+        self.serializer
+            .decode_checked(self.bytes(index))
+            .map_err(|e| self.field_error(field, unwrap_malformed(e)))
+    }
+
+    pub(crate) fn id(&self, index: usize, field: &str) -> Result<Id, DecodeError> {
+        let raw: u64 = self.value(index, field)?;
+        Id::new(raw).ok_or_else(|| self.field_error(field, format!("ID {raw} is outside 1..=2^53")))
+    }
+
+    pub(crate) fn string(&self, index: usize, field: &str) -> Result<String, DecodeError> {
+        self.value(index, field)
+    }
+
+    pub(crate) fn uri(&self, index: usize, field: &str, kind: UriKind) -> Result<Uri, DecodeError> {
+        let s = self.string(index, field)?;
+        Uri::with_kind(&s, kind).map_err(|e| self.field_error(field, e.to_string()))
+    }
+
+    pub(crate) fn dict<D>(
+        &self,
+        index: usize,
+        field: &str,
+        check: impl FnOnce(&D) -> Result<(), crate::protocol::options::OptionTypeError>,
+    ) -> Result<D, DecodeError>
+    where
+        D: DeserializeOwned,
+    {
+        if !self.serializer.is_dict(self.bytes(index)) {
+            return Err(self.field_error(field, "expected a dictionary"));
+        }
+        let d: D = self.value(index, field)?;
+        check(&d).map_err(|e| {
+            self.field_error(
+                &format!("{field}.{}", e.key),
+                format!("expected {}, got {}", e.expected, e.found),
+            )
+        })?;
+        Ok(d)
+    }
+
+    /// The optional `Arguments|list, ArgumentsKw|dict` starting at `index`.
+    pub(crate) fn payload(&self, index: usize) -> Result<Payload, DecodeError> {
+        let part = |i: usize, is_ok: fn(Serializer, &[u8]) -> bool, field: &str, expected: &str| {
+            if i >= self.len() {
+                return Ok(None);
+            }
+            if !is_ok(self.serializer, self.bytes(i)) {
+                return Err(self.field_error(field, format!("expected {expected}")));
+            }
+            Ok(Some(self.frame.slice(self.ranges[i].clone())))
+        };
+        let args = part(index, Serializer::is_list, "Arguments", "a list")?;
+        let kwargs = part(
+            index + 1,
+            Serializer::is_dict,
+            "ArgumentsKw",
+            "a dictionary",
+        )?;
+        Ok(Payload::from_encoded(self.serializer, args, kwargs))
+    }
+
+    /// `Request|id` (0 allowed when details follow) and the optional revocation details.
+    pub(crate) fn revocable<D: DeserializeOwned>(
+        &self,
+        check: impl FnOnce(&D) -> Result<(), crate::protocol::options::OptionTypeError>,
+    ) -> Result<(u64, Option<D>), DecodeError> {
+        if self.len() == 2 {
+            return Ok((self.id(1, "Request")?.get(), None));
+        }
+        let request: u64 = self.value(1, "Request")?;
+        if request != 0 && Id::new(request).is_none() {
+            return Err(self.field_error("Request", format!("ID {request} is outside 1..=2^53")));
+        }
+        Ok((request, Some(self.dict(2, "Details", check)?)))
+    }
+}
+
+fn unwrap_malformed(e: DecodeError) -> String {
+    match e {
+        DecodeError::Malformed { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+/// An error for truncated or malformed binary input in the element splitters.
+#[derive(Debug)]
+pub(crate) enum SplitError {
+    Truncated,
+    Invalid(String),
+    TooDeep,
+}
+
+impl std::fmt::Display for SplitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SplitError::Truncated => f.write_str("truncated data"),
+            SplitError::Invalid(s) => f.write_str(s),
+            SplitError::TooDeep => write!(f, "nesting deeper than {MAX_DEPTH} levels"),
+        }
+    }
+}
+
+fn split_error(format: &'static str, e: SplitError) -> DecodeError {
+    match e {
+        SplitError::TooDeep => DecodeError::TooDeep(MAX_DEPTH),
+        other => DecodeError::Malformed {
+            format,
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Splits a binary format's top-level array with its `skip` function: the array header
+/// gives the element count, then each element is skipped to find its end.
+fn split_binary(
+    format: &'static str,
+    frame: &[u8],
+    array_len: impl Fn(&[u8]) -> Result<Option<(usize, usize)>, SplitError>,
+    skip: impl Fn(&[u8]) -> Result<usize, SplitError>,
+) -> Result<Vec<Range<usize>>, DecodeError> {
+    let (count, mut pos) = match array_len(frame).map_err(|e| split_error(format, e))? {
+        Some(header) => header,
+        None => return Err(DecodeError::NotAList),
+    };
+    // Every element takes at least one byte: a count beyond that is a lie.
+    if count > frame.len().saturating_sub(pos) {
+        return Err(split_error(format, SplitError::Truncated));
+    }
+    let mut ranges = Vec::with_capacity(count);
+    for _ in 0..count {
+        let len = skip(&frame[pos..]).map_err(|e| split_error(format, e))?;
+        ranges.push(pos..pos + len);
+        pos += len;
+    }
+    if pos != frame.len() {
+        return Err(DecodeError::Malformed {
+            format,
+            reason: format!("{} trailing bytes after the message", frame.len() - pos),
+        });
+    }
+    Ok(ranges)
+}
