@@ -9,6 +9,7 @@
 
 pub mod protocol;
 pub mod serializer;
+pub mod transport;
 
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};
 pub use serializer::Serializer;

@@ -1,0 +1,135 @@
+//! Transports: how messages get from one peer to another.
+//!
+//! Every transport, whatever its framing and serializer, ends up as a [`Transport`]: a
+//! `Stream` of incoming [`Message`]s and a `Sink` of outgoing ones. Sessions and the
+//! router only ever see that type.
+//!
+//! - [`websocket`]: WebSocket client and server, subprotocol negotiation, ping/pong.
+//! - [`rawsocket`]: WAMP RawSocket over TCP: handshake, framing, PING/PONG.
+//! - [`tls`]: rustls configuration for both, client and server side.
+//! - [`memory`]: an in-process pair with no serialization at all.
+//! - [`connect`]: one entry point that picks the transport from a URL.
+
+mod connect;
+mod error;
+mod framed;
+pub mod memory;
+pub mod rawsocket;
+pub mod tls;
+pub mod websocket;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::{Sink, Stream};
+
+pub use connect::{connect, ClientTransportConfig, TransportUrl, UrlScheme};
+pub use error::{HandshakeError, TransportError};
+
+use crate::protocol::Message;
+use crate::serializer::Serializer;
+
+/// The default maximum message size: 16 MiB, both ways (RawSocket's largest).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+
+/// Which kind of transport carries a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// WebSocket (`ws://`).
+    WebSocket,
+    /// WebSocket over TLS (`wss://`).
+    SecureWebSocket,
+    /// RawSocket over TCP (`tcp://`, `rs://`).
+    RawSocket,
+    /// RawSocket over TLS (`tcps://`, `rss://`).
+    SecureRawSocket,
+    /// In-process, no bytes on any wire.
+    Memory,
+}
+
+/// What a transport negotiated.
+#[derive(Clone, Debug)]
+pub struct TransportInfo {
+    /// The kind of transport.
+    pub kind: TransportKind,
+    /// The serializer both sides agreed on; `None` for in-memory transports.
+    pub serializer: Option<Serializer>,
+    /// The largest message this side accepts.
+    pub max_message_size: usize,
+    /// The largest message the peer accepts (RawSocket tells; otherwise our own limit).
+    pub peer_max_message_size: usize,
+    /// The peer's address, for socket transports.
+    pub peer_addr: Option<SocketAddr>,
+}
+
+/// Anything that is a `Stream` and `Sink` of messages. Implemented by every transport.
+pub trait MessageChannel:
+    Stream<Item = Result<Message, TransportError>> + Sink<Message, Error = TransportError> + Send
+{
+}
+
+impl<T> MessageChannel for T where
+    T: Stream<Item = Result<Message, TransportError>>
+        + Sink<Message, Error = TransportError>
+        + Send
+{
+}
+
+/// A connected transport: a `Stream` of incoming messages and a `Sink` of outgoing ones.
+///
+/// The stream yields `Err` for a message that could not be decoded (the session decides
+/// whether that ends the session) and ends when the connection closes. Closing the sink
+/// closes the connection cleanly (WebSocket close frame, TLS close_notify).
+pub struct Transport {
+    inner: Pin<Box<dyn MessageChannel>>,
+    info: TransportInfo,
+}
+
+impl Transport {
+    /// Wraps any message channel.
+    pub fn new(inner: impl MessageChannel + 'static, info: TransportInfo) -> Self {
+        Transport {
+            inner: Box::pin(inner),
+            info,
+        }
+    }
+
+    /// What was negotiated.
+    pub fn info(&self) -> &TransportInfo {
+        &self.info
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl Stream for Transport {
+    type Item = Result<Message, TransportError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl Sink<Message> for Transport {
+    type Error = TransportError;
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.as_mut().poll_ready(cx)
+    }
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        self.inner.as_mut().start_send(item)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.as_mut().poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.as_mut().poll_close(cx)
+    }
+}
