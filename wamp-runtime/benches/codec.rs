@@ -10,8 +10,8 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde::{Deserialize, Serialize};
-use wamp_runtime::protocol::*;
-use wamp_runtime::Serializer;
+use wamp::protocol::*;
+use wamp::Serializer;
 
 #[derive(Serialize, Deserialize, Clone)]
 struct Small {

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
-use wamp_runtime::protocol::*;
-use wamp_runtime::transport::rawsocket::{accept, connect, RawSocketConfig};
-use wamp_runtime::transport::{HandshakeError, Transport, TransportError, TransportKind};
-use wamp_runtime::Serializer;
+use wamp::protocol::*;
+use wamp::transport::rawsocket::{accept, connect, RawSocketConfig};
+use wamp::transport::{HandshakeError, Transport, TransportError, TransportKind};
+use wamp::Serializer;
 
 /// Upper bound for anything a test waits for; only reached when something is broken.
 const LIMIT: Duration = Duration::from_secs(10);

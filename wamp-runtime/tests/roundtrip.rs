@@ -2,8 +2,8 @@
 //! many cases, plus the decoding errors a peer can provoke.
 
 use bytes::Bytes;
-use wamp_runtime::protocol::*;
-use wamp_runtime::Serializer;
+use wamp::protocol::*;
+use wamp::Serializer;
 
 fn id(n: u64) -> Id {
     Id::new(n).expect("valid id")

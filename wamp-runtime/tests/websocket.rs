@@ -8,13 +8,11 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
-use wamp_runtime::protocol::*;
-use wamp_runtime::transport::tls::{TlsClientConfig, TlsServerConfig};
-use wamp_runtime::transport::websocket::{self, WebSocketConfig};
-use wamp_runtime::transport::{
-    connect, ClientTransportConfig, Transport, TransportError, TransportKind,
-};
-use wamp_runtime::Serializer;
+use wamp::protocol::*;
+use wamp::transport::tls::{TlsClientConfig, TlsServerConfig};
+use wamp::transport::websocket::{self, WebSocketConfig};
+use wamp::transport::{connect, ClientTransportConfig, Transport, TransportError, TransportKind};
+use wamp::Serializer;
 
 fn call(n: u64, arg: Value) -> Message {
     Call {

@@ -14,9 +14,9 @@
 //! answered here, PONGs swallowed: the [`Transport`] only ever carries WAMP messages.
 //!
 //! Framing is done by a [`tokio_util::codec`] codec: incoming payloads are split off the read
-//! buffer without copying, outgoing header and payload go into one write buffer, so small
-//! messages sent back to back leave in one `write` call, and nothing is flushed before the
-//! sink is flushed.
+//! buffer without copying (the decoded message keeps referring to them), outgoing header and
+//! payload go into one write buffer, so small messages sent back to back leave in one
+//! `write` call, and nothing is flushed before the sink is flushed.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -52,6 +52,8 @@ const MAX_EXPONENT: u8 = 15;
 const MAX_FRAME_LEN: usize = 1 << 24;
 /// Octets in a frame header.
 const HEADER_LEN: usize = 4;
+/// Room reserved at once for a frame still arriving, whatever its header announces.
+const PREALLOCATE: usize = 64 * 1024;
 /// Handshake error code 1: serializer unsupported.
 const ERR_SERIALIZER_UNSUPPORTED: u8 = 1;
 /// Handshake error code 3: use of reserved bits.
@@ -373,9 +375,13 @@ impl Decoder for RawSocketCodec {
         let (ty, len) = self.parse_header([b0, b1, b2, b3])?;
         let total = HEADER_LEN + len;
         if src.len() < total {
-            // Make room for the whole frame at once: one allocation, no copies while it
-            // arrives, and the payload can be split off as is.
-            src.reserve(total - src.len());
+            // Make room for the rest of the frame, so it is read in large chunks and the
+            // payload can be split off as is. But never more than double what the peer
+            // actually sent (plus `PREALLOCATE`): a 4-octet header must not make us allocate
+            // 16 MiB. The growth is geometric, so a large frame is moved about once while it
+            // arrives; frames up to `PREALLOCATE` get their room in one go.
+            let missing = total - src.len();
+            src.reserve(missing.min(src.len().max(PREALLOCATE)));
             return Ok(None);
         }
         src.advance(HEADER_LEN);
