@@ -69,3 +69,16 @@ pub fn workspace_root() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_default()
 }
+
+/// The shared folder (`WAMP_SHARED`, or `../shared` beside the checkout).
+pub fn shared_dir() -> PathBuf {
+    std::env::var("WAMP_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("../shared"))
+}
+
+/// Every Crossbar.io endpoint with anonymous access, and the serializers to try on it.
+pub fn anonymous_endpoints() -> Vec<String> {
+    let xb = crossbar();
+    vec![xb.ws, xb.rawsocket, xb.wss, xb.rawsocket_tls]
+}

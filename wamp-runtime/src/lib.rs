@@ -7,9 +7,12 @@
 //! - [`transport`]: WebSocket and RawSocket (client and server halves, optionally over
 //!   TLS) and an in-memory pair, all behind one `Stream + Sink` of messages.
 
+pub mod auth;
+pub mod client;
 pub mod protocol;
 pub mod serializer;
 pub mod transport;
 
+pub use client::{Session, SessionBuilder};
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};
 pub use serializer::Serializer;

@@ -55,14 +55,24 @@ impl Payload {
     where
         A: Serialize + ?Sized,
     {
+        Payload::empty().with_encoded_args(serializer, args)
+    }
+
+    /// Sets the positional arguments, encoded straight into `serializer`'s format.
+    pub fn with_encoded_args<A>(
+        mut self,
+        serializer: Serializer,
+        args: &A,
+    ) -> Result<Self, EncodeError>
+    where
+        A: Serialize + ?Sized,
+    {
         let bytes = serializer.encode_value(args, "arguments")?;
         if !serializer.is_list(&bytes) {
             return Err(EncodeError::ArgsNotAList);
         }
-        Ok(Payload {
-            args: Some(Part::Encoded(serializer, bytes.into())),
-            kwargs: None,
-        })
+        self.args = Some(Part::Encoded(serializer, bytes.into()));
+        Ok(self)
     }
 
     /// Adds keyword arguments encoded from any serializable struct or map.

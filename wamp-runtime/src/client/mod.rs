@@ -1,0 +1,197 @@
+//! The client: a [`Session`] with the four roles (caller, callee, publisher, subscriber).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wamp::client::Error> {
+//! let session = wamp::Session::builder("ws://127.0.0.1:8080/ws").realm("realm1").connect().await?;
+//! let sum: (i64,) = session.call("com.example.add").args(&(2, 3)).await?.args()?;
+//! # Ok(()) }
+//! ```
+//!
+//! One background task owns the transport; [`Session`] handles are cheap to clone and
+//! usable from any task; concurrent calls are multiplexed on the one connection.
+
+mod builder;
+mod driver;
+mod error;
+mod join;
+mod requests;
+mod types;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use builder::SessionBuilder;
+pub use error::{Error, StandardError, WampError};
+pub use requests::{
+    CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration, SubscribeRequest,
+    Subscription,
+};
+pub use types::{CallResult, Event, Invocation, SessionState};
+
+use crate::protocol::{options::role_has_feature, Id, Payload, Role, Uri, WelcomeDetails};
+use crate::serializer::Serializer;
+use driver::Command;
+
+/// What a callee handler returns: result arguments, or an error for the caller.
+pub type HandlerResult = Result<Payload, WampError>;
+
+/// A registered procedure's handler, type-erased.
+pub(crate) type Handler =
+    Arc<dyn Fn(Invocation) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>> + Send + Sync>;
+
+/// Session-scope request IDs (1, 2, 3, ... wrapping after 2^53), shared by the handles so
+/// that a call knows its own ID (to cancel it) without asking the driver.
+#[derive(Debug, Default)]
+pub(crate) struct RequestIds(AtomicU64);
+
+impl RequestIds {
+    pub(crate) fn next(&self) -> Id {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) % crate::protocol::id::MAX_ID + 1;
+        Id::new(n).unwrap_or(Id::MIN)
+    }
+}
+
+struct Inner {
+    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    ids: Arc<RequestIds>,
+    locals: AtomicU64,
+    session_id: Id,
+    realm: Uri,
+    welcome: WelcomeDetails,
+    serializer: Serializer,
+    state: tokio::sync::watch::Receiver<SessionState>,
+}
+
+/// A joined WAMP session. Cheap to clone (`Arc` inside), `Send + Sync`.
+///
+/// The session lives as long as any handle, subscription or registration refers to it,
+/// or until [`Session::leave`].
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.inner.session_id)
+            .field("realm", &self.inner.realm)
+            .field("serializer", &self.inner.serializer)
+            .finish()
+    }
+}
+
+impl Session {
+    /// Starts building a session to a router at `url` (`ws://`, `wss://`, `tcp://`, `tcps://`).
+    pub fn builder(url: impl Into<String>) -> SessionBuilder {
+        SessionBuilder::new(url)
+    }
+
+    /// The session ID the router assigned.
+    pub fn id(&self) -> Id {
+        self.inner.session_id
+    }
+
+    /// The realm joined.
+    pub fn realm(&self) -> &Uri {
+        &self.inner.realm
+    }
+
+    /// WELCOME.Details: the router's roles and features, the authenticated identity.
+    pub fn welcome_details(&self) -> &WelcomeDetails {
+        &self.inner.welcome
+    }
+
+    /// Whether the router announced `feature` for `role` (`Role::Dealer`, `Role::Broker`).
+    pub fn router_has_feature(&self, role: Role, feature: &str) -> bool {
+        self.inner
+            .welcome
+            .roles()
+            .is_some_and(|roles| role_has_feature(&roles, role, feature))
+    }
+
+    /// The serializer typed payloads are encoded with (the transport's; MessagePack for
+    /// in-memory transports).
+    pub fn serializer(&self) -> Serializer {
+        self.inner.serializer
+    }
+
+    /// Watches the session's state.
+    pub fn state(&self) -> tokio::sync::watch::Receiver<SessionState> {
+        self.inner.state.clone()
+    }
+
+    /// Whether the session is still joined.
+    pub fn is_connected(&self) -> bool {
+        matches!(*self.inner.state.borrow(), SessionState::Joined(_))
+    }
+
+    /// Calls a procedure. Set arguments and options on the returned request, then
+    /// `.await` it (or turn it into a stream of progressive results).
+    pub fn call(&self, procedure: impl AsRef<str>) -> CallRequest {
+        CallRequest::new(self.clone(), procedure.as_ref())
+    }
+
+    /// Publishes an event. Set arguments and options, then `.await` it.
+    pub fn publish(&self, topic: impl AsRef<str>) -> PublishRequest {
+        PublishRequest::new(self.clone(), topic.as_ref())
+    }
+
+    /// Subscribes to a topic (or pattern). `.await` gives a [`Subscription`], a stream of
+    /// events.
+    pub fn subscribe(&self, topic: impl AsRef<str>) -> SubscribeRequest {
+        SubscribeRequest::new(self.clone(), topic.as_ref())
+    }
+
+    /// Registers a procedure (or pattern) with an async handler. `.await` gives a
+    /// [`Registration`]; dropping it unregisters.
+    pub fn register<F, Fut>(&self, procedure: impl AsRef<str>, handler: F) -> RegisterRequest
+    where
+        F: Fn(Invocation) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |inv| Box::pin(handler(inv)));
+        RegisterRequest::new(self.clone(), procedure.as_ref(), handler)
+    }
+
+    /// Leaves the realm: GOODBYE, wait for the router's GOODBYE, close the connection.
+    /// Pending calls fail; subscriptions and registrations end.
+    pub async fn leave(&self) -> Result<(), Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Command::Leave {
+            reason: Uri::from_static("wamp.close.close_realm"),
+            reply: tx,
+        })?;
+        match tokio::time::timeout(std::time::Duration::from_secs(5), rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Ok(()),
+            Err(_) => Err(Error::Timeout(std::time::Duration::from_secs(5))),
+        }
+    }
+
+    fn send(&self, cmd: Command) -> Result<(), Error> {
+        self.inner
+            .commands
+            .send(cmd)
+            .map_err(|_| self.not_connected())
+    }
+
+    fn not_connected(&self) -> Error {
+        match &*self.inner.state.borrow() {
+            SessionState::Closed(reason) | SessionState::Disconnected(reason) => {
+                Error::NotConnected(Some(reason.clone()))
+            }
+            _ => Error::NotConnected(None),
+        }
+    }
+
+    fn next_request(&self) -> Id {
+        self.inner.ids.next()
+    }
+
+    fn next_local(&self) -> u64 {
+        self.inner.locals.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,706 @@
+//! The request builders behind `Session::{call, publish, subscribe, register}` and the
+//! handles they produce. Each builder collects arguments and options, then is awaited
+//! (`IntoFuture`); encoding errors surface there.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+
+use super::driver::{Command, SubKey};
+use super::error::Error;
+use super::types::{CallResult, Event};
+use super::{Handler, Session};
+use crate::protocol::*;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+fn add_args<A: Serialize + ?Sized>(
+    session: &Session,
+    payload: Result<Payload, Error>,
+    args: &A,
+) -> Result<Payload, Error> {
+    Ok(payload?.with_encoded_args(session.serializer(), args)?)
+}
+
+fn add_kwargs<K: Serialize + ?Sized>(
+    session: &Session,
+    payload: Result<Payload, Error>,
+    kwargs: &K,
+) -> Result<Payload, Error> {
+    Ok(payload?.with_encoded_kwargs(session.serializer(), kwargs)?)
+}
+
+/// A call being prepared. `.await` it for the final result, or call
+/// [`CallRequest::progressive`] for a stream of progressive results.
+///
+/// Dropping the future before it completes cancels the call (CANCEL with the configured
+/// mode, `killnowait` by default).
+#[must_use = "a call does nothing until it is awaited"]
+pub struct CallRequest {
+    session: Session,
+    procedure: String,
+    payload: Result<Payload, Error>,
+    options: CallOptions,
+    timeout: Option<Duration>,
+    cancel_mode: CancelMode,
+}
+
+impl CallRequest {
+    pub(crate) fn new(session: Session, procedure: &str) -> Self {
+        CallRequest {
+            session,
+            procedure: procedure.to_owned(),
+            payload: Ok(Payload::empty()),
+            options: CallOptions::new(),
+            timeout: None,
+            cancel_mode: CancelMode::KillNoWait,
+        }
+    }
+
+    /// Positional arguments: a tuple, array or `Vec` of anything serializable.
+    pub fn args<A: Serialize + ?Sized>(mut self, args: &A) -> Self {
+        self.payload = add_args(&self.session, self.payload, args);
+        self
+    }
+
+    /// Keyword arguments: a struct or map.
+    pub fn kwargs<K: Serialize + ?Sized>(mut self, kwargs: &K) -> Self {
+        self.payload = add_kwargs(&self.session, self.payload, kwargs);
+        self
+    }
+
+    /// A ready-made payload (e.g. dynamic values).
+    pub fn payload(mut self, payload: Payload) -> Self {
+        self.payload = Ok(payload);
+        self
+    }
+
+    /// A deadline for the whole call. Sent to the router (in milliseconds, per spec) and
+    /// also enforced here: when it passes, the call is canceled and fails with
+    /// [`Error::Timeout`], whatever the router does.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self.options = self
+            .options
+            .with_timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Asks the dealer to disclose our identity to the callee.
+    pub fn disclose_me(mut self, disclose: bool) -> Self {
+        self.options = self.options.with_disclose_me(disclose);
+        self
+    }
+
+    /// How the call is canceled when dropped or timed out (default `killnowait`).
+    pub fn cancel_mode(mut self, mode: CancelMode) -> Self {
+        self.cancel_mode = mode;
+        self
+    }
+
+    /// Any other CALL option.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key, value);
+        self
+    }
+
+    fn start(self, progressive: bool) -> Result<Started, Error> {
+        let procedure = Uri::new(&self.procedure)?;
+        let payload = self.payload?;
+        let mut options = self.options;
+        if progressive {
+            options = options.with_receive_progress(true);
+        }
+        let request = self.session.next_request();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let msg = Call {
+            request,
+            options,
+            procedure,
+            payload,
+        }
+        .into();
+        self.session.send(Command::Call {
+            request,
+            msg,
+            reply: tx,
+        })?;
+        let guard = CancelGuard {
+            session: self.session,
+            request,
+            mode: self.cancel_mode,
+            armed: true,
+        };
+        Ok(Started {
+            rx,
+            guard,
+            timeout: self.timeout,
+        })
+    }
+
+    /// Asks for progressive results: a stream of results, the progressive ones first
+    /// ([`CallResult::is_progress`]), ending after the final one.
+    pub fn progressive(self) -> ProgressiveCall {
+        match self.start(true) {
+            Ok(s) => ProgressiveCall {
+                deadline: s.timeout.map(|t| (t, Box::pin(tokio::time::sleep(t)))),
+                rx: Some(s.rx),
+                guard: Some(s.guard),
+                error: None,
+            },
+            Err(e) => ProgressiveCall {
+                rx: None,
+                guard: None,
+                deadline: None,
+                error: Some(e),
+            },
+        }
+    }
+}
+
+struct Started {
+    rx: mpsc::UnboundedReceiver<Result<CallResult, Error>>,
+    guard: CancelGuard,
+    timeout: Option<Duration>,
+}
+
+impl IntoFuture for CallRequest {
+    type Output = Result<CallResult, Error>;
+    type IntoFuture = BoxFuture<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Started {
+                mut rx,
+                mut guard,
+                timeout,
+            } = self.start(false)?;
+            let wait = async {
+                loop {
+                    match rx.recv().await {
+                        // Progressive results we did not ask for: skip.
+                        Some(Ok(r)) if r.is_progress() => continue,
+                        Some(result) => return result,
+                        None => return Err(guard.session.not_connected()),
+                    }
+                }
+            };
+            let result = match timeout {
+                Some(t) => tokio::time::timeout(t, wait)
+                    .await
+                    .unwrap_or(Err(Error::Timeout(t))),
+                None => wait.await,
+            };
+            if !matches!(result, Err(Error::Timeout(_))) {
+                guard.armed = false;
+            }
+            result
+        })
+    }
+}
+
+/// Sends CANCEL when a call is abandoned before its final result.
+struct CancelGuard {
+    session: Session,
+    request: Id,
+    mode: CancelMode,
+    armed: bool,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.session.send(Command::CancelCall {
+                request: self.request,
+                mode: self.mode,
+            });
+        }
+    }
+}
+
+/// A call's progressive results, then its final result. Dropping it early cancels the call.
+#[must_use = "streams do nothing unless polled"]
+pub struct ProgressiveCall {
+    rx: Option<mpsc::UnboundedReceiver<Result<CallResult, Error>>>,
+    guard: Option<CancelGuard>,
+    deadline: Option<(Duration, Pin<Box<Sleep>>)>,
+    error: Option<Error>,
+}
+
+impl ProgressiveCall {
+    fn finish(&mut self, cancel: bool) {
+        self.rx = None;
+        if let Some(mut g) = self.guard.take() {
+            g.armed = cancel;
+        }
+    }
+}
+
+impl Stream for ProgressiveCall {
+    type Item = Result<CallResult, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(e) = self.error.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
+        if self.rx.is_none() {
+            return Poll::Ready(None);
+        }
+        if let Some((t, sleep)) = &mut self.deadline {
+            if sleep.as_mut().poll(cx).is_ready() {
+                let t = *t;
+                self.deadline = None;
+                self.finish(true);
+                return Poll::Ready(Some(Err(Error::Timeout(t))));
+            }
+        }
+        let Some(rx) = self.rx.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match rx.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(r))) => {
+                if !r.is_progress() {
+                    self.finish(false);
+                }
+                Poll::Ready(Some(Ok(r)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.finish(false);
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                let err = self.guard.as_ref().map(|g| g.session.not_connected());
+                self.finish(false);
+                Poll::Ready(err.map(Err))
+            }
+        }
+    }
+}
+
+/// A publication being prepared; `.await` it. Resolves to the publication ID when
+/// acknowledged, `None` otherwise (then it resolves once the event is queued for sending).
+#[must_use = "a publication does nothing until it is awaited"]
+pub struct PublishRequest {
+    session: Session,
+    topic: String,
+    payload: Result<Payload, Error>,
+    options: PublishOptions,
+}
+
+impl PublishRequest {
+    pub(crate) fn new(session: Session, topic: &str) -> Self {
+        PublishRequest {
+            session,
+            topic: topic.to_owned(),
+            payload: Ok(Payload::empty()),
+            options: PublishOptions::new(),
+        }
+    }
+
+    /// Positional arguments.
+    pub fn args<A: Serialize + ?Sized>(mut self, args: &A) -> Self {
+        self.payload = add_args(&self.session, self.payload, args);
+        self
+    }
+
+    /// Keyword arguments.
+    pub fn kwargs<K: Serialize + ?Sized>(mut self, kwargs: &K) -> Self {
+        self.payload = add_kwargs(&self.session, self.payload, kwargs);
+        self
+    }
+
+    /// A ready-made payload.
+    pub fn payload(mut self, payload: Payload) -> Self {
+        self.payload = Ok(payload);
+        self
+    }
+
+    /// Ask the broker to acknowledge (then `.await` gives the publication ID, or the
+    /// broker's error).
+    pub fn acknowledge(mut self, ack: bool) -> Self {
+        self.options = self.options.with_acknowledge(ack);
+        self
+    }
+
+    /// Whether to leave the publisher out of the receivers (default `true`).
+    pub fn exclude_me(mut self, exclude: bool) -> Self {
+        self.options = self.options.with_exclude_me(exclude);
+        self
+    }
+
+    /// Sessions that must not receive the event.
+    pub fn exclude(mut self, sessions: Vec<Id>) -> Self {
+        self.options = self.options.with_exclude(sessions);
+        self
+    }
+
+    /// Authids that must not receive the event.
+    pub fn exclude_authid(mut self, authids: Vec<String>) -> Self {
+        self.options = self.options.with_exclude_authid(authids);
+        self
+    }
+
+    /// Authroles that must not receive the event.
+    pub fn exclude_authrole(mut self, roles: Vec<String>) -> Self {
+        self.options = self.options.with_exclude_authrole(roles);
+        self
+    }
+
+    /// The only sessions that may receive the event.
+    pub fn eligible(mut self, sessions: Vec<Id>) -> Self {
+        self.options = self.options.with_eligible(sessions);
+        self
+    }
+
+    /// The only authids that may receive the event.
+    pub fn eligible_authid(mut self, authids: Vec<String>) -> Self {
+        self.options = self.options.with_eligible_authid(authids);
+        self
+    }
+
+    /// The only authroles that may receive the event.
+    pub fn eligible_authrole(mut self, roles: Vec<String>) -> Self {
+        self.options = self.options.with_eligible_authrole(roles);
+        self
+    }
+
+    /// Ask the broker to disclose our identity to subscribers.
+    pub fn disclose_me(mut self, disclose: bool) -> Self {
+        self.options = self.options.with_disclose_me(disclose);
+        self
+    }
+
+    /// Ask the broker to retain the event for late subscribers.
+    pub fn retain(mut self, retain: bool) -> Self {
+        self.options = self.options.with_retain(retain);
+        self
+    }
+
+    /// Any other PUBLISH option.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key, value);
+        self
+    }
+}
+
+impl IntoFuture for PublishRequest {
+    type Output = Result<Option<Id>, Error>;
+    type IntoFuture = BoxFuture<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let topic = Uri::new(&self.topic)?;
+            let payload = self.payload?;
+            let request = self.session.next_request();
+            let ack = self.options.acknowledge().unwrap_or(false);
+            let msg = Publish {
+                request,
+                options: self.options,
+                topic,
+                payload,
+            }
+            .into();
+            if !ack {
+                self.session.send(Command::Send(msg))?;
+                return Ok(None);
+            }
+            let (tx, rx) = oneshot::channel();
+            self.session.send(Command::Publish {
+                request,
+                msg,
+                ack: tx,
+            })?;
+            match rx.await {
+                Ok(result) => result.map(Some),
+                Err(_) => Err(self.session.not_connected()),
+            }
+        })
+    }
+}
+
+/// A subscription being prepared; `.await` it for a [`Subscription`].
+#[must_use = "a subscription does nothing until it is awaited"]
+pub struct SubscribeRequest {
+    session: Session,
+    topic: String,
+    options: SubscribeOptions,
+}
+
+impl SubscribeRequest {
+    pub(crate) fn new(session: Session, topic: &str) -> Self {
+        SubscribeRequest {
+            session,
+            topic: topic.to_owned(),
+            options: SubscribeOptions::new(),
+        }
+    }
+
+    /// How the topic is matched (default exact).
+    pub fn match_policy(mut self, policy: MatchPolicy) -> Self {
+        if policy != MatchPolicy::Exact {
+            self.options = self.options.with_match(policy);
+        }
+        self
+    }
+
+    /// Ask for the retained event, if any, right away.
+    pub fn get_retained(mut self, get: bool) -> Self {
+        self.options = self.options.with_get_retained(get);
+        self
+    }
+
+    /// Any other SUBSCRIBE option.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key, value);
+        self
+    }
+}
+
+impl IntoFuture for SubscribeRequest {
+    type Output = Result<Subscription, Error>;
+    type IntoFuture = BoxFuture<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
+            let topic = Uri::with_kind(&self.topic, policy.uri_kind())?;
+            let request = self.session.next_request();
+            let local = self.session.next_local();
+            let (events_tx, events_rx) = mpsc::unbounded_channel();
+            let (tx, rx) = oneshot::channel();
+            let key = SubKey {
+                topic: topic.clone(),
+                policy,
+            };
+            let msg = crate::protocol::Subscribe {
+                request,
+                options: self.options,
+                topic,
+            }
+            .into();
+            self.session.send(Command::Subscribe {
+                key,
+                msg,
+                local,
+                events: events_tx,
+                reply: tx,
+            })?;
+            let id = match rx.await {
+                Ok(result) => result?,
+                Err(_) => return Err(self.session.not_connected()),
+            };
+            Ok(Subscription {
+                session: self.session,
+                id,
+                local,
+                events: events_rx,
+                active: true,
+            })
+        })
+    }
+}
+
+/// A subscription: a stream of events. Ends with an error item when the router revokes
+/// it or the session ends. Dropping it unsubscribes.
+#[must_use = "streams do nothing unless polled"]
+pub struct Subscription {
+    session: Session,
+    id: Id,
+    local: u64,
+    events: mpsc::UnboundedReceiver<Result<Event, Error>>,
+    active: bool,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Subscription {
+    /// The router's subscription ID (shared by local subscriptions to the same topic).
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Unsubscribes and waits for the router to confirm (when this was the last local
+    /// subscription to the topic).
+    pub async fn unsubscribe(mut self) -> Result<(), Error> {
+        self.active = false;
+        let (tx, rx) = oneshot::channel();
+        self.session.send(Command::Unsubscribe {
+            subscription: self.id,
+            local: self.local,
+            reply: Some(tx),
+        })?;
+        rx.await.unwrap_or(Ok(()))
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Result<Event, Error>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if self.active {
+            let _ = self.session.send(Command::Unsubscribe {
+                subscription: self.id,
+                local: self.local,
+                reply: None,
+            });
+        }
+    }
+}
+
+/// A registration being prepared; `.await` it for a [`Registration`].
+#[must_use = "a registration does nothing until it is awaited"]
+pub struct RegisterRequest {
+    session: Session,
+    procedure: String,
+    options: RegisterOptions,
+    handler: Handler,
+}
+
+impl RegisterRequest {
+    pub(crate) fn new(session: Session, procedure: &str, handler: Handler) -> Self {
+        RegisterRequest {
+            session,
+            procedure: procedure.to_owned(),
+            options: RegisterOptions::new(),
+            handler,
+        }
+    }
+
+    /// How the procedure URI is matched (default exact).
+    pub fn match_policy(mut self, policy: MatchPolicy) -> Self {
+        if policy != MatchPolicy::Exact {
+            self.options = self.options.with_match(policy);
+        }
+        self
+    }
+
+    /// Shared registration policy (default single).
+    pub fn invoke(mut self, policy: InvokePolicy) -> Self {
+        if policy != InvokePolicy::Single {
+            self.options = self.options.with_invoke(policy);
+        }
+        self
+    }
+
+    /// Ask the dealer to disclose callers' identities.
+    pub fn disclose_caller(mut self, disclose: bool) -> Self {
+        self.options = self.options.with_disclose_caller(disclose);
+        self
+    }
+
+    /// Let this callee handle the call timeout instead of the dealer.
+    pub fn forward_timeout(mut self, forward: bool) -> Self {
+        self.options = self.options.with_forward_timeout(forward);
+        self
+    }
+
+    /// Any other REGISTER option.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key, value);
+        self
+    }
+}
+
+impl IntoFuture for RegisterRequest {
+    type Output = Result<Registration, Error>;
+    type IntoFuture = BoxFuture<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
+            let procedure = Uri::with_kind(&self.procedure, policy.uri_kind())?;
+            let request = self.session.next_request();
+            let (tx, rx) = oneshot::channel();
+            let msg = crate::protocol::Register {
+                request,
+                options: self.options,
+                procedure,
+            }
+            .into();
+            self.session.send(Command::Register {
+                request,
+                msg,
+                handler: self.handler,
+                reply: tx,
+            })?;
+            let id = match rx.await {
+                Ok(result) => result?,
+                Err(_) => return Err(self.session.not_connected()),
+            };
+            Ok(Registration {
+                session: self.session,
+                id,
+                active: true,
+            })
+        })
+    }
+}
+
+/// A registered procedure. Dropping it unregisters.
+#[must_use = "dropping a registration unregisters the procedure"]
+pub struct Registration {
+    session: Session,
+    id: Id,
+    active: bool,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Registration {
+    /// The router's registration ID.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Unregisters and waits for the router to confirm.
+    pub async fn unregister(mut self) -> Result<(), Error> {
+        self.active = false;
+        let (tx, rx) = oneshot::channel();
+        self.session.send(Command::Unregister {
+            registration: self.id,
+            reply: Some(tx),
+        })?;
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Keeps the procedure registered for as long as the session lives, without holding
+    /// this handle.
+    pub fn detach(mut self) {
+        self.active = false;
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.active {
+            let _ = self.session.send(Command::Unregister {
+                registration: self.id,
+                reply: None,
+            });
+        }
+    }
+}
