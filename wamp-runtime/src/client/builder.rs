@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::driver::Driver;
+use super::driver::{Connector, Driver, Joined, Links, Reconnect};
 use super::error::Error;
 use super::join::join;
 use super::types::SessionState;
 use super::{Inner, RequestIds, Session};
 use crate::auth::Credentials;
-use crate::protocol::Uri;
+use crate::protocol::{Uri, Welcome};
 use crate::serializer::Serializer;
 use crate::transport::tls::TlsClientConfig;
 use crate::transport::{self, ClientTransportConfig, Transport};
@@ -25,6 +25,50 @@ pub struct SessionBuilder {
     authrole: Option<String>,
     agent: String,
     transport: ClientTransportConfig,
+    reconnect: Option<ReconnectPolicy>,
+}
+
+/// When and how often to reconnect after the connection is lost: exponential backoff
+/// with jitter.
+#[derive(Clone, Debug)]
+pub struct ReconnectPolicy {
+    /// Delay before the first attempt (default 500 ms).
+    pub initial_delay: Duration,
+    /// Upper bound for the delay (default 30 s).
+    pub max_delay: Duration,
+    /// Growth factor per attempt (default 2).
+    pub multiplier: f64,
+    /// Randomize each delay by up to this fraction either way (default 0.25), so that
+    /// many clients do not reconnect in lockstep.
+    pub jitter: f64,
+    /// Give up after this many attempts in a row (default: never).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: 0.25,
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before attempt number `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .multiplier
+            .max(1.0)
+            .powi(attempt.saturating_sub(1).min(64) as i32);
+        let base = (self.initial_delay.as_secs_f64() * exp).min(self.max_delay.as_secs_f64());
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        let factor = 1.0 + jitter * (rand::random::<f64>() * 2.0 - 1.0);
+        Duration::from_secs_f64((base * factor).max(0.0))
+    }
 }
 
 impl SessionBuilder {
@@ -36,7 +80,17 @@ impl SessionBuilder {
             authrole: None,
             agent: concat!("wamp-rs/", env!("CARGO_PKG_VERSION")).into(),
             transport: ClientTransportConfig::default(),
+            reconnect: None,
         }
+    }
+
+    /// Reconnect automatically when the connection is lost (off by default). On
+    /// reconnect the session joins again and re-subscribes and re-registers everything:
+    /// event streams and handlers keep working. Calls in flight fail at once with
+    /// [`Error::NotConnected`]; so do calls and publications while disconnected.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
     }
 
     /// The realm to join (default `realm1`).
@@ -109,54 +163,79 @@ impl SessionBuilder {
 
     /// Connects and joins. Fails with a clear error if the router cannot be reached, TLS
     /// fails, no serializer is common, the router aborts, or authentication fails.
+    /// (Reconnection only applies once the session has been established.)
     pub async fn connect(&self) -> Result<Session, Error> {
-        let realm = Uri::new(&self.realm)?;
-        let transport = transport::connect(&self.url, &self.transport).await?;
-        self.join_over(transport, realm).await
+        let (transport, welcome) = self.open().await?;
+        self.start(transport, welcome)
     }
 
     /// Joins over an already connected transport (e.g. one end of
-    /// [`transport::memory::pair`]).
-    pub async fn connect_with(&self, transport: Transport) -> Result<Session, Error> {
+    /// [`transport::memory::pair`]). Such a session cannot reconnect by itself.
+    pub async fn connect_with(&self, mut transport: Transport) -> Result<Session, Error> {
         let realm = Uri::new(&self.realm)?;
-        self.join_over(transport, realm).await
+        let welcome = self.join_over(&mut transport, &realm).await?;
+        let mut this = self.clone();
+        this.reconnect = None;
+        this.start(transport, welcome)
     }
 
-    async fn join_over(&self, mut transport: Transport, realm: Uri) -> Result<Session, Error> {
+    /// Opens a transport and joins.
+    async fn open(&self) -> Result<(Transport, Welcome), Error> {
+        let realm = Uri::new(&self.realm)?;
+        let mut transport = transport::connect(&self.url, &self.transport).await?;
+        let welcome = self.join_over(&mut transport, &realm).await?;
+        Ok((transport, welcome))
+    }
+
+    async fn join_over(&self, transport: &mut Transport, realm: &Uri) -> Result<Welcome, Error> {
         let timeout = self.transport.connect_timeout;
-        let welcome = tokio::time::timeout(
+        tokio::time::timeout(
             timeout,
             join(
-                &mut transport,
-                &realm,
+                transport,
+                realm,
                 &self.credentials,
                 &self.agent,
                 self.authrole.as_deref(),
             ),
         )
         .await
-        .map_err(|_| Error::Timeout(timeout))??;
+        .map_err(|_| Error::Timeout(timeout))?
+    }
+
+    fn start(&self, transport: Transport, welcome: Welcome) -> Result<Session, Error> {
+        let realm = Uri::new(&self.realm)?;
         let serializer = transport.info().serializer.unwrap_or(Serializer::MsgPack);
         let (tx, rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SessionState::Joined(welcome.session));
         let ids = Arc::new(RequestIds::default());
-        let driver = Driver::new(
-            transport,
-            rx,
-            tx.downgrade(),
-            serializer,
-            state_tx,
-            ids.clone(),
-        );
-        tokio::spawn(driver.run());
+        let joined = Arc::new(std::sync::RwLock::new(Joined {
+            session: welcome.session,
+            welcome: welcome.details,
+        }));
+        let reconnect = self.reconnect.clone().map(|policy| {
+            let builder = self.clone();
+            let connect: Connector = Arc::new(move || {
+                let builder = builder.clone();
+                Box::pin(async move { builder.open().await })
+            });
+            Reconnect { connect, policy }
+        });
+        let links = Links {
+            commands: rx,
+            command_tx: tx.downgrade(),
+            state: state_tx,
+            joined: joined.clone(),
+            ids: ids.clone(),
+        };
+        tokio::spawn(Driver::new(transport, serializer, links, reconnect).run());
         Ok(Session {
             inner: Arc::new(Inner {
                 commands: tx,
                 ids,
                 locals: Default::default(),
-                session_id: welcome.session,
+                joined,
                 realm,
-                welcome: welcome.details,
                 serializer,
                 state: state_rx,
             }),

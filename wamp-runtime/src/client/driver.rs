@@ -4,6 +4,11 @@
 //! (request ID → waiting caller) and the subscription and registration tables, writes
 //! outgoing messages and dispatches incoming ones. Nothing else touches the transport, so
 //! no lock is held across IO and every table has one owner.
+//!
+//! With reconnection on, a lost connection does not end the driver: calls in flight fail
+//! at once, subscriptions and registrations are kept, and after a successful reconnect
+//! they are subscribed and registered again under their new router IDs. Handles refer to
+//! them by local IDs and topic keys, which survive reconnects.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -25,6 +30,8 @@ pub(crate) type CallSink = mpsc::UnboundedSender<Result<CallResult, Error>>;
 pub(crate) type EventSink = mpsc::UnboundedSender<Result<Event, Error>>;
 /// The answer to a SUBSCRIBE or REGISTER: the router's ID.
 pub(crate) type IdReply = oneshot::Sender<Result<Id, Error>>;
+/// The answer to an UNSUBSCRIBE or UNREGISTER.
+pub(crate) type UnitReply = oneshot::Sender<Result<(), Error>>;
 
 /// What handles ask the driver to do.
 pub(crate) enum Command {
@@ -42,29 +49,30 @@ pub(crate) enum Command {
     Publish {
         request: Id,
         msg: Message,
-        ack: oneshot::Sender<Result<Id, Error>>,
+        ack: IdReply,
     },
     Subscribe {
         key: SubKey,
-        msg: Message,
+        options: SubscribeOptions,
         local: u64,
         events: EventSink,
-        reply: oneshot::Sender<Result<Id, Error>>,
+        reply: IdReply,
     },
     Unsubscribe {
-        subscription: Id,
+        key: SubKey,
         local: u64,
-        reply: Option<oneshot::Sender<Result<(), Error>>>,
+        reply: Option<UnitReply>,
     },
     Register {
-        request: Id,
-        msg: Message,
+        local: u64,
+        procedure: Uri,
+        options: RegisterOptions,
         handler: Handler,
-        reply: oneshot::Sender<Result<Id, Error>>,
+        reply: IdReply,
     },
     Unregister {
-        registration: Id,
-        reply: Option<oneshot::Sender<Result<(), Error>>>,
+        local: u64,
+        reply: Option<UnitReply>,
     },
     InvocationProgress {
         request: Id,
@@ -76,7 +84,7 @@ pub(crate) enum Command {
     },
     Leave {
         reason: Uri,
-        reply: oneshot::Sender<Result<(), Error>>,
+        reply: UnitReply,
     },
 }
 
@@ -88,64 +96,114 @@ pub(crate) struct SubKey {
     pub(crate) policy: MatchPolicy,
 }
 
+/// One router subscription and the local streams that share it.
 struct Subscription {
     key: SubKey,
+    options: SubscribeOptions,
     locals: Vec<(u64, EventSink)>,
 }
 
 struct PendingSubscribe {
     key: SubKey,
-    waiting: Vec<(u64, EventSink, IdReply)>,
+    options: SubscribeOptions,
+    locals: Vec<(u64, EventSink)>,
+    /// Callers waiting for the ID (none when re-subscribing after a reconnect).
+    replies: Vec<IdReply>,
 }
 
+/// A registered procedure, identified locally by `local` (router IDs change on reconnect).
 struct Registration {
+    local: u64,
     procedure: Uri,
+    options: RegisterOptions,
     handler: Handler,
 }
 
-pub(crate) struct Driver {
-    pub(crate) transport: Transport,
+struct PendingRegister {
+    registration: Registration,
+    reply: Option<IdReply>,
+}
+
+/// Opens a new transport and joins again, for automatic reconnection.
+pub(crate) type Connector = Arc<
+    dyn Fn() -> futures_util::future::BoxFuture<'static, Result<(Transport, Welcome), Error>>
+        + Send
+        + Sync,
+>;
+
+/// Automatic reconnection: how to reconnect and how long to wait between attempts.
+pub(crate) struct Reconnect {
+    pub(crate) connect: Connector,
+    pub(crate) policy: super::ReconnectPolicy,
+}
+
+/// What the handles can read about the current session.
+#[derive(Debug)]
+pub(crate) struct Joined {
+    pub(crate) session: Id,
+    pub(crate) welcome: WelcomeDetails,
+}
+
+/// The channels and shared state a driver works with.
+pub(crate) struct Links {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) command_tx: mpsc::WeakUnboundedSender<Command>,
-    pub(crate) serializer: Serializer,
     pub(crate) state: watch::Sender<SessionState>,
+    pub(crate) joined: Arc<std::sync::RwLock<Joined>>,
     pub(crate) ids: Arc<super::RequestIds>,
+}
+
+pub(crate) struct Driver {
+    transport: Transport,
+    commands: mpsc::UnboundedReceiver<Command>,
+    command_tx: mpsc::WeakUnboundedSender<Command>,
+    serializer: Serializer,
+    state: watch::Sender<SessionState>,
+    joined: Arc<std::sync::RwLock<Joined>>,
+    ids: Arc<super::RequestIds>,
+    reconnect: Option<Reconnect>,
     calls: HashMap<Id, CallSink>,
-    publishes: HashMap<Id, oneshot::Sender<Result<Id, Error>>>,
+    publishes: HashMap<Id, IdReply>,
     subscribing: HashMap<Id, PendingSubscribe>,
     subscribing_keys: HashMap<SubKey, Id>,
     subscriptions: HashMap<Id, Subscription>,
     subscription_keys: HashMap<SubKey, Id>,
-    unsubscribing: HashMap<Id, oneshot::Sender<Result<(), Error>>>,
-    registering: HashMap<Id, (Uri, Handler, IdReply)>,
+    unsubscribing: HashMap<Id, UnitReply>,
+    registering: HashMap<Id, PendingRegister>,
     registrations: HashMap<Id, Registration>,
-    unregistering: HashMap<Id, oneshot::Sender<Result<(), Error>>>,
+    registration_ids: HashMap<u64, Id>,
+    unregistering: HashMap<Id, UnitReply>,
     invocations: HashMap<Id, tokio::task::AbortHandle>,
-    leaving: Option<oneshot::Sender<Result<(), Error>>>,
+    leaving: Option<UnitReply>,
 }
 
-/// Why the driver stopped.
+/// Why the connection ended.
 enum Exit {
+    /// We left (or every handle is gone).
     Left,
+    /// The connection was lost: retried when reconnection is on.
     Lost(String),
+    /// The router ended the session on purpose (GOODBYE, ABORT) or broke the protocol:
+    /// not retried.
+    Closed(String),
 }
 
 impl Driver {
     pub(crate) fn new(
         transport: Transport,
-        commands: mpsc::UnboundedReceiver<Command>,
-        command_tx: mpsc::WeakUnboundedSender<Command>,
         serializer: Serializer,
-        state: watch::Sender<SessionState>,
-        ids: Arc<super::RequestIds>,
+        links: Links,
+        reconnect: Option<Reconnect>,
     ) -> Self {
         Driver {
             transport,
-            commands,
-            command_tx,
+            commands: links.commands,
+            command_tx: links.command_tx,
             serializer,
-            state,
-            ids,
+            state: links.state,
+            joined: links.joined,
+            ids: links.ids,
+            reconnect,
             calls: HashMap::new(),
             publishes: HashMap::new(),
             subscribing: HashMap::new(),
@@ -155,6 +213,7 @@ impl Driver {
             unsubscribing: HashMap::new(),
             registering: HashMap::new(),
             registrations: HashMap::new(),
+            registration_ids: HashMap::new(),
             unregistering: HashMap::new(),
             invocations: HashMap::new(),
             leaving: None,
@@ -162,23 +221,255 @@ impl Driver {
     }
 
     pub(crate) async fn run(mut self) {
-        let exit = self.run_inner().await;
+        let exit = loop {
+            let exit = self.run_inner().await;
+            let reason = match exit {
+                Exit::Lost(reason) if self.reconnect.is_some() && self.leaving.is_none() => reason,
+                other => break other,
+            };
+            let _ = self.transport.close().await;
+            self.go_offline(&reason);
+            if let Some(exit) = self.reconnect_loop(reason).await {
+                break exit;
+            }
+            if let Err(e) = self.restore().await {
+                break Exit::Lost(format!("connection lost: {e}"));
+            }
+        };
         let reason = match &exit {
             Exit::Left => "the session left".to_owned(),
-            Exit::Lost(r) => r.clone(),
+            Exit::Lost(r) | Exit::Closed(r) => r.clone(),
         };
         self.fail_everything(&reason);
-        for (_, task) in self.invocations.drain() {
-            task.abort();
-        }
+        self.stop_invocations();
         let _ = self.transport.close().await;
         if let Some(reply) = self.leaving.take() {
             let _ = reply.send(match exit {
                 Exit::Left => Ok(()),
-                Exit::Lost(r) => Err(Error::NotConnected(Some(r))),
+                Exit::Lost(r) | Exit::Closed(r) => Err(Error::NotConnected(Some(r))),
             });
         }
         self.state.send_replace(SessionState::Closed(reason));
+    }
+
+    fn stop_invocations(&mut self) {
+        for (_, task) in self.invocations.drain() {
+            task.abort();
+        }
+    }
+
+    /// The connection is gone but we will reconnect: fail what cannot survive (calls,
+    /// acknowledgements, requests in flight), keep subscriptions and registrations.
+    fn go_offline(&mut self, reason: &str) {
+        let err = || Error::NotConnected(Some(format!("{reason}; reconnecting")));
+        for (_, sink) in self.calls.drain() {
+            let _ = sink.send(Err(err()));
+        }
+        for (_, ack) in self.publishes.drain() {
+            let _ = ack.send(Err(err()));
+        }
+        for (_, reply) in self.unsubscribing.drain().chain(self.unregistering.drain()) {
+            let _ = reply.send(Err(err()));
+        }
+        // Subscribes the router never answered: their callers fail, the streams already
+        // handed out (re-subscriptions) are kept for the next connection.
+        for (_, p) in self.subscribing.drain() {
+            for reply in p.replies {
+                let _ = reply.send(Err(err()));
+            }
+            if !p.locals.is_empty() {
+                let placeholder = self.ids.next();
+                self.subscriptions.insert(
+                    placeholder,
+                    Subscription {
+                        key: p.key,
+                        options: p.options,
+                        locals: p.locals,
+                    },
+                );
+            }
+        }
+        self.subscribing_keys.clear();
+        for (_, p) in self.registering.drain() {
+            match p.reply {
+                Some(reply) => {
+                    let _ = reply.send(Err(err()));
+                }
+                // A re-registration in flight: keep it for the next connection.
+                None => {
+                    let placeholder = self.ids.next();
+                    self.registration_ids
+                        .insert(p.registration.local, placeholder);
+                    self.registrations.insert(placeholder, p.registration);
+                }
+            }
+        }
+        self.stop_invocations();
+        self.state
+            .send_replace(SessionState::Disconnected(reason.to_owned()));
+    }
+
+    /// Reconnects with backoff while serving commands offline. `Some` when the session
+    /// is over instead (left, handles gone, attempts exhausted).
+    async fn reconnect_loop(&mut self, mut reason: String) -> Option<Exit> {
+        let Some(reconnect) = &self.reconnect else {
+            return Some(Exit::Lost(reason));
+        };
+        let connect = reconnect.connect.clone();
+        let policy = reconnect.policy.clone();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            if policy.max_attempts.is_some_and(|max| attempt > max) {
+                return Some(Exit::Lost(format!(
+                    "{reason}; gave up after {} reconnection attempts",
+                    attempt - 1
+                )));
+            }
+            let delay = policy.delay(attempt);
+            self.state.send_replace(SessionState::Reconnecting(attempt));
+            tracing::info!(attempt, ?delay, %reason, "reconnecting");
+            let attempt_fut = async {
+                tokio::time::sleep(delay).await;
+                connect().await
+            };
+            tokio::pin!(attempt_fut);
+            let outcome = loop {
+                tokio::select! {
+                    result = &mut attempt_fut => break result,
+                    command = self.commands.recv() => match command {
+                        Some(cmd) => {
+                            if let Some(exit) = self.offline_command(cmd) {
+                                return Some(exit);
+                            }
+                        }
+                        None => return Some(Exit::Left),
+                    },
+                }
+            };
+            match outcome {
+                Ok((transport, welcome)) => {
+                    self.transport = transport;
+                    if let Some(s) = self.transport.info().serializer {
+                        self.serializer = s;
+                    }
+                    if let Ok(mut joined) = self.joined.write() {
+                        *joined = Joined {
+                            session: welcome.session,
+                            welcome: welcome.details,
+                        };
+                    }
+                    self.state
+                        .send_replace(SessionState::Joined(welcome.session));
+                    tracing::info!(attempt, session = %welcome.session, "reconnected");
+                    return None;
+                }
+                Err(e) => {
+                    reason = e.to_string();
+                    tracing::warn!(attempt, error = %e, "reconnection attempt failed");
+                }
+            }
+        }
+    }
+
+    /// Commands while disconnected: requests fail at once, removals are applied locally.
+    fn offline_command(&mut self, cmd: Command) -> Option<Exit> {
+        let offline = || Error::NotConnected(Some("disconnected; reconnecting".into()));
+        match cmd {
+            Command::Send(_)
+            | Command::CancelCall { .. }
+            | Command::InvocationProgress { .. }
+            | Command::InvocationDone { .. } => {}
+            Command::Call { reply, .. } => {
+                let _ = reply.send(Err(offline()));
+            }
+            Command::Publish { ack, .. } => {
+                let _ = ack.send(Err(offline()));
+            }
+            Command::Subscribe { reply, .. } | Command::Register { reply, .. } => {
+                let _ = reply.send(Err(offline()));
+            }
+            Command::Unsubscribe { key, local, reply } => {
+                self.remove_local_subscriber(&key, local);
+                if let Some(r) = reply {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            Command::Unregister { local, reply } => {
+                if let Some(id) = self.registration_ids.remove(&local) {
+                    self.registrations.remove(&id);
+                }
+                if let Some(r) = reply {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            Command::Leave { reply, .. } => {
+                self.leaving = Some(reply);
+                return Some(Exit::Left);
+            }
+        }
+        None
+    }
+
+    /// Removes one local subscriber. When it was the last one for its router
+    /// subscription, that is removed too and its router ID returned.
+    fn remove_local_subscriber(&mut self, key: &SubKey, local: u64) -> Option<Id> {
+        let id = match self.subscription_keys.get(key) {
+            Some(id) => *id,
+            None => *self.subscriptions.iter().find(|(_, s)| &s.key == key)?.0,
+        };
+        let sub = self.subscriptions.get_mut(&id)?;
+        sub.locals.retain(|(l, _)| *l != local);
+        if !sub.locals.is_empty() {
+            return None;
+        }
+        self.subscriptions.remove(&id);
+        self.subscription_keys.remove(key);
+        Some(id)
+    }
+
+    /// After a reconnect: subscribe and register again everything that was active.
+    async fn restore(&mut self) -> Result<(), TransportError> {
+        let subscriptions: Vec<Subscription> = self.subscriptions.drain().map(|(_, s)| s).collect();
+        self.subscription_keys.clear();
+        for sub in subscriptions {
+            let request = self.ids.next();
+            let msg = crate::protocol::Subscribe {
+                request,
+                options: sub.options.clone(),
+                topic: sub.key.topic.clone(),
+            };
+            self.subscribing_keys.insert(sub.key.clone(), request);
+            self.subscribing.insert(
+                request,
+                PendingSubscribe {
+                    key: sub.key,
+                    options: sub.options,
+                    locals: sub.locals,
+                    replies: Vec::new(),
+                },
+            );
+            self.feed(msg.into()).await?;
+        }
+        let registrations: Vec<Registration> = self.registrations.drain().map(|(_, r)| r).collect();
+        self.registration_ids.clear();
+        for registration in registrations {
+            let request = self.ids.next();
+            let msg = crate::protocol::Register {
+                request,
+                options: registration.options.clone(),
+                procedure: registration.procedure.clone(),
+            };
+            self.registering.insert(
+                request,
+                PendingRegister {
+                    registration,
+                    reply: None,
+                },
+            );
+            self.feed(msg.into()).await?;
+        }
+        self.transport.flush().await
     }
 
     async fn run_inner(&mut self) -> Exit {
@@ -194,7 +485,7 @@ impl Driver {
                     Some(Err(TransportError::Decode(e))) => {
                         let reason = format!("the router sent an invalid message: {e}");
                         self.abort("wamp.error.protocol_violation", &reason).await;
-                        return Exit::Lost(reason);
+                        return Exit::Closed(reason);
                     }
                     Some(Err(e)) => return Exit::Lost(format!("connection lost: {e}")),
                     None => return Exit::Lost("connection closed by the router".into()),
@@ -315,7 +606,7 @@ impl Driver {
             },
             Command::Subscribe {
                 key,
-                msg,
+                options,
                 local,
                 events,
                 reply,
@@ -329,45 +620,36 @@ impl Driver {
                 }
                 if let Some(request) = self.subscribing_keys.get(&key).copied() {
                     if let Some(p) = self.subscribing.get_mut(&request) {
-                        p.waiting.push((local, events, reply));
+                        p.locals.push((local, events));
+                        p.replies.push(reply);
                         return Ok(());
                     }
                 }
-                let Message::Subscribe(s) = &msg else {
-                    return Ok(());
+                let request = self.ids.next();
+                let msg = crate::protocol::Subscribe {
+                    request,
+                    options: options.clone(),
+                    topic: key.topic.clone(),
                 };
-                let request = s.request;
                 self.subscribing_keys.insert(key.clone(), request);
                 self.subscribing.insert(
                     request,
                     PendingSubscribe {
                         key,
-                        waiting: vec![(local, events, reply)],
+                        options,
+                        locals: vec![(local, events)],
+                        replies: vec![reply],
                     },
                 );
-                self.feed(msg).await?;
+                self.feed(msg.into()).await?;
             }
-            Command::Unsubscribe {
-                subscription,
-                local,
-                reply,
-            } => {
-                let Some(sub) = self.subscriptions.get_mut(&subscription) else {
+            Command::Unsubscribe { key, local, reply } => {
+                let Some(subscription) = self.remove_local_subscriber(&key, local) else {
                     if let Some(r) = reply {
                         let _ = r.send(Ok(()));
                     }
                     return Ok(());
                 };
-                sub.locals.retain(|(l, _)| *l != local);
-                if !sub.locals.is_empty() {
-                    if let Some(r) = reply {
-                        let _ = r.send(Ok(()));
-                    }
-                    return Ok(());
-                }
-                if let Some(sub) = self.subscriptions.remove(&subscription) {
-                    self.subscription_keys.remove(&sub.key);
-                }
                 let request = self.ids.next();
                 if let Some(r) = reply {
                     self.unsubscribing.insert(request, r);
@@ -382,28 +664,41 @@ impl Driver {
                 .await?;
             }
             Command::Register {
-                request,
-                msg,
+                local,
+                procedure,
+                options,
                 handler,
                 reply,
             } => {
-                let Message::Register(r) = &msg else {
-                    return Ok(());
+                let request = self.ids.next();
+                let msg = crate::protocol::Register {
+                    request,
+                    options: options.clone(),
+                    procedure: procedure.clone(),
                 };
-                self.registering
-                    .insert(request, (r.procedure.clone(), handler, reply));
-                self.feed(msg).await?;
+                let registration = Registration {
+                    local,
+                    procedure,
+                    options,
+                    handler,
+                };
+                self.registering.insert(
+                    request,
+                    PendingRegister {
+                        registration,
+                        reply: Some(reply),
+                    },
+                );
+                self.feed(msg.into()).await?;
             }
-            Command::Unregister {
-                registration,
-                reply,
-            } => {
-                if self.registrations.remove(&registration).is_none() {
+            Command::Unregister { local, reply } => {
+                let Some(registration) = self.registration_ids.remove(&local) else {
                     if let Some(r) = reply {
                         let _ = r.send(Ok(()));
                     }
                     return Ok(());
-                }
+                };
+                self.registrations.remove(&registration);
                 let request = self.ids.next();
                 if let Some(r) = reply {
                     self.unregistering.insert(request, r);
@@ -494,10 +789,11 @@ impl Driver {
                             .entry(m.subscription)
                             .or_insert_with(|| Subscription {
                                 key: pending.key.clone(),
+                                options: pending.options.clone(),
                                 locals: Vec::new(),
                             });
-                    for (local, events, reply) in pending.waiting {
-                        sub.locals.push((local, events));
+                    sub.locals.extend(pending.locals);
+                    for reply in pending.replies {
                         let _ = reply.send(Ok(m.subscription));
                     }
                     self.subscription_keys.insert(pending.key, m.subscription);
@@ -527,16 +823,21 @@ impl Driver {
                 }
             },
             Message::Registered(m) => {
-                if let Some((procedure, handler, reply)) = self.registering.remove(&m.request) {
+                if let Some(pending) = self.registering.remove(&m.request) {
+                    self.registration_ids
+                        .insert(pending.registration.local, m.registration);
                     self.registrations
-                        .insert(m.registration, Registration { procedure, handler });
-                    let _ = reply.send(Ok(m.registration));
+                        .insert(m.registration, pending.registration);
+                    if let Some(reply) = pending.reply {
+                        let _ = reply.send(Ok(m.registration));
+                    }
                 }
             }
             Message::Unregistered(m) => match m.details {
                 Some(details) => {
                     if let Some(id) = details.registration() {
                         if let Some(reg) = self.registrations.remove(&id) {
+                            self.registration_ids.remove(&reg.local);
                             tracing::warn!(procedure = %reg.procedure, reason = ?details.reason(), "the router revoked a registration");
                         }
                     }
@@ -568,13 +869,13 @@ impl Driver {
                 }
                 self.say_goodbye(Uri::from_static("wamp.close.goodbye_and_out"))
                     .await;
-                return Some(Exit::Lost(format!(
+                return Some(Exit::Closed(format!(
                     "the router closed the session: {}",
                     m.reason
                 )));
             }
             Message::Abort(m) => {
-                return Some(Exit::Lost(format!(
+                return Some(Exit::Closed(format!(
                     "the router aborted the session: {}{}",
                     m.reason,
                     m.details
@@ -589,7 +890,7 @@ impl Driver {
                     other.message_type()
                 );
                 self.abort("wamp.error.protocol_violation", &reason).await;
-                return Some(Exit::Lost(reason));
+                return Some(Exit::Closed(reason));
             }
         }
         None
@@ -617,8 +918,12 @@ impl Driver {
             MessageType::Subscribe => {
                 if let Some(p) = self.subscribing.remove(&m.request) {
                     self.subscribing_keys.remove(&p.key);
-                    for (_, _, reply) in p.waiting {
+                    for reply in p.replies {
                         let _ = reply.send(Err(err()));
+                    }
+                    // Re-subscribing after a reconnect failed: the streams end with the error.
+                    for (_, sink) in p.locals {
+                        let _ = sink.send(Err(err()));
                     }
                 }
             }
@@ -628,8 +933,17 @@ impl Driver {
                 }
             }
             MessageType::Register => {
-                if let Some((_, _, reply)) = self.registering.remove(&m.request) {
-                    let _ = reply.send(Err(err()));
+                if let Some(p) = self.registering.remove(&m.request) {
+                    match p.reply {
+                        Some(reply) => {
+                            let _ = reply.send(Err(err()));
+                        }
+                        None => tracing::error!(
+                            procedure = %p.registration.procedure,
+                            error = %err(),
+                            "registering again after a reconnect failed"
+                        ),
+                    }
                 }
             }
             MessageType::Unregister => {
@@ -717,8 +1031,11 @@ impl Driver {
             let _ = ack.send(Err(err()));
         }
         for (_, p) in self.subscribing.drain() {
-            for (_, _, reply) in p.waiting {
+            for reply in p.replies {
                 let _ = reply.send(Err(err()));
+            }
+            for (_, sink) in p.locals {
+                let _ = sink.send(Err(err()));
             }
         }
         for (_, sub) in self.subscriptions.drain() {
@@ -726,18 +1043,18 @@ impl Driver {
                 let _ = sink.send(Err(err()));
             }
         }
-        for (_, reply) in self.unsubscribing.drain() {
+        for (_, reply) in self.unsubscribing.drain().chain(self.unregistering.drain()) {
             let _ = reply.send(Err(err()));
         }
-        for (_, (_, _, reply)) in self.registering.drain() {
-            let _ = reply.send(Err(err()));
-        }
-        for (_, reply) in self.unregistering.drain() {
-            let _ = reply.send(Err(err()));
+        for (_, p) in self.registering.drain() {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(err()));
+            }
         }
         self.subscribing_keys.clear();
         self.subscription_keys.clear();
         self.registrations.clear();
+        self.registration_ids.clear();
     }
 }
 

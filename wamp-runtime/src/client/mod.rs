@@ -22,7 +22,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use builder::SessionBuilder;
+pub use builder::{ReconnectPolicy, SessionBuilder};
 pub use error::{Error, StandardError, WampError};
 pub use requests::{
     CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration, SubscribeRequest,
@@ -57,9 +57,8 @@ struct Inner {
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
     ids: Arc<RequestIds>,
     locals: AtomicU64,
-    session_id: Id,
+    joined: Arc<std::sync::RwLock<driver::Joined>>,
     realm: Uri,
-    welcome: WelcomeDetails,
     serializer: Serializer,
     state: tokio::sync::watch::Receiver<SessionState>,
 }
@@ -76,7 +75,7 @@ pub struct Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("id", &self.inner.session_id)
+            .field("id", &self.id())
             .field("realm", &self.inner.realm)
             .field("serializer", &self.inner.serializer)
             .finish()
@@ -89,9 +88,13 @@ impl Session {
         SessionBuilder::new(url)
     }
 
-    /// The session ID the router assigned.
+    /// The session ID the router assigned (a new one after each reconnect).
     pub fn id(&self) -> Id {
-        self.inner.session_id
+        self.inner
+            .joined
+            .read()
+            .map(|j| j.session)
+            .unwrap_or(Id::MIN)
     }
 
     /// The realm joined.
@@ -99,15 +102,19 @@ impl Session {
         &self.inner.realm
     }
 
-    /// WELCOME.Details: the router's roles and features, the authenticated identity.
-    pub fn welcome_details(&self) -> &WelcomeDetails {
-        &self.inner.welcome
+    /// WELCOME.Details: the router's roles and features, the authenticated identity
+    /// (of the current connection, after reconnects).
+    pub fn welcome_details(&self) -> WelcomeDetails {
+        self.inner
+            .joined
+            .read()
+            .map(|j| j.welcome.clone())
+            .unwrap_or_default()
     }
 
     /// Whether the router announced `feature` for `role` (`Role::Dealer`, `Role::Broker`).
     pub fn router_has_feature(&self, role: Role, feature: &str) -> bool {
-        self.inner
-            .welcome
+        self.welcome_details()
             .roles()
             .is_some_and(|roles| role_has_feature(&roles, role, feature))
     }
@@ -183,7 +190,10 @@ impl Session {
             SessionState::Closed(reason) | SessionState::Disconnected(reason) => {
                 Error::NotConnected(Some(reason.clone()))
             }
-            _ => Error::NotConnected(None),
+            SessionState::Reconnecting(n) => {
+                Error::NotConnected(Some(format!("reconnecting (attempt {n})")))
+            }
+            SessionState::Joined(_) => Error::NotConnected(None),
         }
     }
 

@@ -408,6 +408,11 @@ impl IntoFuture for PublishRequest {
             }
             .into();
             if !ack {
+                // Nothing comes back for an unacknowledged event: refuse it here while
+                // disconnected rather than dropping it silently.
+                if !self.session.is_connected() {
+                    return Err(self.session.not_connected());
+                }
                 self.session.send(Command::Send(msg))?;
                 return Ok(None);
             }
@@ -471,23 +476,13 @@ impl IntoFuture for SubscribeRequest {
         Box::pin(async move {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
             let topic = Uri::with_kind(&self.topic, policy.uri_kind())?;
-            let request = self.session.next_request();
             let local = self.session.next_local();
             let (events_tx, events_rx) = mpsc::unbounded_channel();
             let (tx, rx) = oneshot::channel();
-            let key = SubKey {
-                topic: topic.clone(),
-                policy,
-            };
-            let msg = crate::protocol::Subscribe {
-                request,
-                options: self.options,
-                topic,
-            }
-            .into();
+            let key = SubKey { topic, policy };
             self.session.send(Command::Subscribe {
-                key,
-                msg,
+                key: key.clone(),
+                options: self.options,
                 local,
                 events: events_tx,
                 reply: tx,
@@ -499,6 +494,7 @@ impl IntoFuture for SubscribeRequest {
             Ok(Subscription {
                 session: self.session,
                 id,
+                key,
                 local,
                 events: events_rx,
                 active: true,
@@ -513,6 +509,7 @@ impl IntoFuture for SubscribeRequest {
 pub struct Subscription {
     session: Session,
     id: Id,
+    key: SubKey,
     local: u64,
     events: mpsc::UnboundedReceiver<Result<Event, Error>>,
     active: bool,
@@ -538,7 +535,7 @@ impl Subscription {
         self.active = false;
         let (tx, rx) = oneshot::channel();
         self.session.send(Command::Unsubscribe {
-            subscription: self.id,
+            key: self.key.clone(),
             local: self.local,
             reply: Some(tx),
         })?;
@@ -557,7 +554,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         if self.active {
             let _ = self.session.send(Command::Unsubscribe {
-                subscription: self.id,
+                key: self.key.clone(),
                 local: self.local,
                 reply: None,
             });
@@ -627,17 +624,12 @@ impl IntoFuture for RegisterRequest {
         Box::pin(async move {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
             let procedure = Uri::with_kind(&self.procedure, policy.uri_kind())?;
-            let request = self.session.next_request();
+            let local = self.session.next_local();
             let (tx, rx) = oneshot::channel();
-            let msg = crate::protocol::Register {
-                request,
-                options: self.options,
-                procedure,
-            }
-            .into();
             self.session.send(Command::Register {
-                request,
-                msg,
+                local,
+                procedure,
+                options: self.options,
                 handler: self.handler,
                 reply: tx,
             })?;
@@ -648,6 +640,7 @@ impl IntoFuture for RegisterRequest {
             Ok(Registration {
                 session: self.session,
                 id,
+                local,
                 active: true,
             })
         })
@@ -659,6 +652,7 @@ impl IntoFuture for RegisterRequest {
 pub struct Registration {
     session: Session,
     id: Id,
+    local: u64,
     active: bool,
 }
 
@@ -681,7 +675,7 @@ impl Registration {
         self.active = false;
         let (tx, rx) = oneshot::channel();
         self.session.send(Command::Unregister {
-            registration: self.id,
+            local: self.local,
             reply: Some(tx),
         })?;
         rx.await.unwrap_or(Ok(()))
@@ -698,7 +692,7 @@ impl Drop for Registration {
     fn drop(&mut self) {
         if self.active {
             let _ = self.session.send(Command::Unregister {
-                registration: self.id,
+                local: self.local,
                 reply: None,
             });
         }

@@ -1,0 +1,279 @@
+//! Automatic reconnection against a router that drops the connection: calls in flight
+//! fail at once, publishing while disconnected fails, and after the reconnect the same
+//! event stream and the same handler keep working under new router IDs.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use wamp::client::{Error, ReconnectPolicy, SessionState};
+use wamp::protocol::*;
+use wamp::transport::rawsocket::{self, RawSocketConfig};
+use wamp::transport::{Transport, TransportKind};
+use wamp::{Serializer, Session};
+
+fn id(n: u64) -> Id {
+    Id::new(n).expect("id")
+}
+
+/// Accepts the next connection and answers its HELLO.
+async fn accept_session(listener: &TcpListener, session: u64) -> Transport {
+    let (stream, peer) = listener.accept().await.expect("accept");
+    let mut t = rawsocket::accept(
+        stream,
+        &[Serializer::MsgPack],
+        &RawSocketConfig::default(),
+        TransportKind::RawSocket,
+        Some(peer),
+    )
+    .await
+    .expect("handshake");
+    let Some(Ok(Message::Hello(_))) = t.next().await else {
+        panic!("expected HELLO")
+    };
+    t.send(
+        Welcome {
+            session: id(session),
+            details: WelcomeDetails::new(),
+        }
+        .into(),
+    )
+    .await
+    .expect("welcome");
+    t
+}
+
+async fn next(t: &mut Transport) -> Message {
+    tokio::time::timeout(Duration::from_secs(5), t.next())
+        .await
+        .expect("message in time")
+        .expect("open")
+        .expect("valid")
+}
+
+/// Answers the SUBSCRIBE and REGISTER the client sends (in any order) with the given IDs.
+async fn confirm(t: &mut Transport, sub_id: u64, reg_id: u64) {
+    for _ in 0..2 {
+        match next(t).await {
+            Message::Subscribe(s) => {
+                assert_eq!(s.topic.as_str(), "com.example.topic");
+                t.send(
+                    Subscribed {
+                        request: s.request,
+                        subscription: id(sub_id),
+                    }
+                    .into(),
+                )
+                .await
+                .expect("subscribed");
+            }
+            Message::Register(r) => {
+                assert_eq!(r.procedure.as_str(), "com.example.proc");
+                t.send(
+                    Registered {
+                        request: r.request,
+                        registration: id(reg_id),
+                    }
+                    .into(),
+                )
+                .await
+                .expect("registered");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn wait_for(session: &Session, want: impl Fn(&SessionState) -> bool) {
+    let mut state = session.state();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !want(&state.borrow_and_update()) {
+            state.changed().await.expect("state");
+        }
+    })
+    .await
+    .expect("state reached in time");
+}
+
+#[tokio::test]
+async fn subscriptions_and_registrations_survive_a_reconnect() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(300),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let connecting = tokio::spawn(async move {
+        Session::builder(url)
+            .serializer(Serializer::MsgPack)
+            .reconnect(policy)
+            .connect()
+            .await
+    });
+    let mut conn1 = accept_session(&listener, 1).await;
+    let session = connecting.await.expect("join").expect("connected");
+    assert_eq!(session.id(), id(1));
+
+    // Subscribe and register over the first connection.
+    let (sub, reg) = {
+        let s = session.clone();
+        let subscribing = tokio::spawn(async move { s.subscribe("com.example.topic").await });
+        let s = session.clone();
+        let registering = tokio::spawn(async move {
+            s.register("com.example.proc", |inv| async move {
+                let (n,): (i64,) = inv.args().map_err(|_| {
+                    wamp::client::WampError::new(Uri::from_static("wamp.error.invalid_argument"))
+                })?;
+                inv.result(&(n * 2,))
+            })
+            .await
+        });
+        confirm(&mut conn1, 100, 200).await;
+        (
+            subscribing.await.expect("join").expect("subscribed"),
+            registering.await.expect("join").expect("registered"),
+        )
+    };
+    let mut sub = sub;
+    assert_eq!(reg.id(), id(200));
+
+    // A call in flight when the connection drops fails at once.
+    let s = session.clone();
+    let call = tokio::spawn(async move { s.call("com.example.slow").await });
+    assert!(matches!(next(&mut conn1).await, Message::Call(_)));
+    let states = session.state();
+    drop(conn1);
+    let result = tokio::time::timeout(Duration::from_secs(2), call)
+        .await
+        .expect("fails fast")
+        .expect("join");
+    assert!(matches!(result, Err(Error::NotConnected(_))), "{result:?}");
+    wait_for(&session, |s| {
+        matches!(
+            s,
+            SessionState::Disconnected(_) | SessionState::Reconnecting(_)
+        )
+    })
+    .await;
+    assert!(
+        states.has_changed().unwrap_or(false),
+        "state changes are observable"
+    );
+
+    // While disconnected, publishing and calling fail clearly.
+    let err = session
+        .publish("com.example.topic")
+        .await
+        .expect_err("disconnected");
+    assert!(matches!(err, Error::NotConnected(_)), "{err}");
+    let err = session
+        .call("com.example.proc")
+        .await
+        .expect_err("disconnected");
+    assert!(matches!(err, Error::NotConnected(_)), "{err}");
+
+    // The client comes back, re-subscribes and re-registers by itself.
+    let mut conn2 = accept_session(&listener, 2).await;
+    confirm(&mut conn2, 101, 201).await;
+    wait_for(&session, |s| *s == SessionState::Joined(id(2))).await;
+    assert_eq!(session.id(), id(2));
+
+    // The same stream receives events for the new subscription ID ...
+    let event = Event {
+        subscription: id(101),
+        publication: id(5),
+        details: EventDetails::new(),
+        payload: Payload::from_values(vec![7.into()], Dict::new()),
+    };
+    conn2.send(event.into()).await.expect("event");
+    let ev = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("event");
+    assert_eq!(ev.args::<(i32,)>().expect("args"), (7,));
+
+    // ... and the same handler answers invocations for the new registration ID.
+    let inv = Invocation {
+        request: id(9),
+        registration: id(201),
+        details: InvocationDetails::new(),
+        payload: Payload::from_values(vec![21.into()], Dict::new()),
+    };
+    conn2.send(inv.into()).await.expect("invocation");
+    match next(&mut conn2).await {
+        Message::Yield(y) => {
+            assert_eq!(y.request, id(9));
+            assert_eq!(y.payload.args::<(i64,)>().expect("args"), (42,));
+        }
+        other => panic!("expected YIELD, got {other:?}"),
+    }
+
+    // Unsubscribing uses the new ID.
+    let unsubscribing = tokio::spawn(async move { sub.unsubscribe().await });
+    match next(&mut conn2).await {
+        Message::Unsubscribe(u) => {
+            assert_eq!(u.subscription, id(101));
+            conn2
+                .send(
+                    Unsubscribed {
+                        request: u.request.get(),
+                        details: None,
+                    }
+                    .into(),
+                )
+                .await
+                .expect("unsubscribed");
+        }
+        other => panic!("expected UNSUBSCRIBE, got {other:?}"),
+    }
+    unsubscribing.await.expect("join").expect("unsubscribed");
+    drop(reg);
+}
+
+#[tokio::test]
+async fn reconnection_gives_up_after_max_attempts() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(20),
+        max_attempts: Some(2),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let connecting = tokio::spawn(async move {
+        Session::builder(format!("tcp://{addr}"))
+            .serializer(Serializer::MsgPack)
+            .reconnect(policy)
+            .connect()
+            .await
+    });
+    let conn = accept_session(&listener, 1).await;
+    let session = connecting.await.expect("join").expect("connected");
+    drop(conn);
+    drop(listener); // nobody listens any more: every attempt is refused
+    wait_for(
+        &session,
+        |s| matches!(s, SessionState::Closed(r) if r.contains("gave up after 2")),
+    )
+    .await;
+}
+
+#[test]
+fn backoff_grows_and_is_capped() {
+    let p = ReconnectPolicy {
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(1),
+        multiplier: 2.0,
+        jitter: 0.0,
+        max_attempts: None,
+    };
+    let delays: Vec<u128> = (1..=6).map(|a| p.delay(a).as_millis()).collect();
+    assert_eq!(delays, vec![100, 200, 400, 800, 1000, 1000]);
+    let jittered = ReconnectPolicy { jitter: 0.5, ..p };
+    for _ in 0..100 {
+        let d = jittered.delay(1).as_millis();
+        assert!((50..=150).contains(&d), "{d}");
+    }
+}
