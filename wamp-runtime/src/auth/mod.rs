@@ -5,6 +5,7 @@
 
 pub mod cra;
 pub mod cryptosign;
+pub mod scram;
 
 use std::fmt;
 
@@ -64,6 +65,14 @@ pub enum Credentials {
         /// The secret (or password, for salted users).
         secret: Secret,
     },
+    /// WAMP-SCRAM: a proof derived from the password with Argon2id or PBKDF2; the
+    /// password never travels and the router's verifier is checked.
+    Scram {
+        /// Who.
+        authid: String,
+        /// The password.
+        password: Secret,
+    },
     /// WAMP-Cryptosign: an Ed25519 signature of the router's challenge.
     Cryptosign {
         /// Who.
@@ -90,6 +99,14 @@ impl Credentials {
         }
     }
 
+    /// WAMP-SCRAM credentials.
+    pub fn scram(authid: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Credentials::Scram {
+            authid: authid.into(),
+            password: password.into(),
+        }
+    }
+
     /// WAMP-Cryptosign credentials from a 32-byte Ed25519 seed.
     pub fn cryptosign(authid: impl Into<String>, key: cryptosign::SigningKey) -> Self {
         Credentials::Cryptosign {
@@ -104,6 +121,7 @@ impl Credentials {
             Credentials::Anonymous => "anonymous",
             Credentials::Ticket { .. } => "ticket",
             Credentials::WampCra { .. } => "wampcra",
+            Credentials::Scram { .. } => scram::METHOD,
             Credentials::Cryptosign { .. } => "cryptosign",
         }
     }
@@ -114,6 +132,7 @@ impl Credentials {
             Credentials::Anonymous => None,
             Credentials::Ticket { authid, .. }
             | Credentials::WampCra { authid, .. }
+            | Credentials::Scram { authid, .. }
             | Credentials::Cryptosign { authid, .. } => Some(authid),
         }
     }
@@ -139,6 +158,9 @@ pub enum AuthError {
         /// What is wrong.
         reason: String,
     },
+    /// The router's WAMP-SCRAM verifier did not match: it does not know our password.
+    #[error("the router's WAMP-SCRAM verifier is wrong: it could not prove it knows the password")]
+    BadVerifier,
     /// A key could not be read.
     #[error("invalid key: {0}")]
     BadKey(String),

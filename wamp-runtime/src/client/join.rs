@@ -3,7 +3,7 @@
 use futures_util::{SinkExt, StreamExt};
 
 use super::error::Error;
-use crate::auth::{cra, AuthError, Credentials};
+use crate::auth::{cra, scram, AuthError, Credentials};
 use crate::protocol::*;
 use crate::transport::Transport;
 
@@ -67,10 +67,26 @@ pub(crate) async fn join(
     if let Some(role) = authrole {
         details = details.with_authrole(role.to_owned());
     }
-    if let Credentials::Cryptosign { key, .. } = credentials {
-        let mut extra = Dict::new();
-        extra.insert("pubkey".into(), key.public_key_hex().into());
-        details = details.with_authextra(extra);
+    let mut scram_state = None;
+    match credentials {
+        Credentials::Cryptosign { key, .. } => {
+            let mut extra = Dict::new();
+            extra.insert("pubkey".into(), key.public_key_hex().into());
+            details = details.with_authextra(extra);
+        }
+        Credentials::Scram { .. } => {
+            let client_nonce = scram::nonce();
+            let mut extra = Dict::new();
+            extra.insert("nonce".into(), client_nonce.clone().into());
+            extra.insert("channel_binding".into(), Value::Null);
+            details = details.with_authextra(extra);
+            scram_state = Some(ScramState {
+                client_nonce,
+                salted: None,
+                auth_message: String::new(),
+            });
+        }
+        _ => {}
     }
     transport
         .send(
@@ -92,7 +108,29 @@ pub(crate) async fn join(
             }
         };
         match msg {
-            Message::Welcome(w) => return Ok(w),
+            Message::Welcome(w) => {
+                if let Some(state) = &scram_state {
+                    let verifier = w.details.authextra().and_then(|e| {
+                        e.get("verifier")
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                    });
+                    let ok = match (&state.salted, verifier) {
+                        (Some(salted), Some(v)) => {
+                            scram::verify_server_signature(salted, &state.auth_message, &v)
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        let bye = Goodbye {
+                            details: CloseDetails::new(),
+                            reason: Uri::from_static("wamp.error.authentication_failed"),
+                        };
+                        let _ = transport.send(bye.into()).await;
+                        return Err(AuthError::BadVerifier.into());
+                    }
+                }
+                return Ok(w);
+            }
             Message::Abort(a) => {
                 return Err(Error::Aborted {
                     reason: a.reason,
@@ -100,7 +138,7 @@ pub(crate) async fn join(
                 })
             }
             Message::Challenge(c) => {
-                let reply = match answer(credentials, &c) {
+                let reply = match answer(credentials, &c, scram_state.as_mut()) {
                     Ok(reply) => reply,
                     Err(e) => {
                         let abort = Abort {
@@ -123,7 +161,18 @@ pub(crate) async fn join(
     }
 }
 
-fn answer(credentials: &Credentials, challenge: &Challenge) -> Result<Authenticate, AuthError> {
+/// What the client must remember between HELLO and WELCOME for WAMP-SCRAM.
+struct ScramState {
+    client_nonce: String,
+    salted: Option<[u8; 32]>,
+    auth_message: String,
+}
+
+fn answer(
+    credentials: &Credentials,
+    challenge: &Challenge,
+    scram_state: Option<&mut ScramState>,
+) -> Result<Authenticate, AuthError> {
     let unexpected = || AuthError::UnexpectedMethod {
         got: challenge.auth_method.clone(),
         offered: credentials.method(),
@@ -165,9 +214,70 @@ fn answer(credentials: &Credentials, challenge: &Challenge) -> Result<Authentica
                 .ok_or_else(|| bad("cryptosign", "no challenge"))?;
             key.sign_challenge(&text)?
         }
+        Credentials::Scram { authid, password } => {
+            let state = scram_state.ok_or_else(|| bad(scram::METHOD, "no SCRAM state"))?;
+            return answer_scram(authid, password.expose(), &challenge.extra, state);
+        }
     };
     Ok(Authenticate {
         signature,
         extra: AuthExtra::new(),
+    })
+}
+
+fn answer_scram(
+    authid: &str,
+    password: &str,
+    extra: &AuthExtra,
+    state: &mut ScramState,
+) -> Result<Authenticate, AuthError> {
+    let bad = |reason: &str| AuthError::BadChallenge {
+        method: scram::METHOD,
+        reason: reason.to_owned(),
+    };
+    let nonce = extra.nonce().ok_or_else(|| bad("no nonce"))?;
+    if !nonce.starts_with(&state.client_nonce) || nonce.len() <= state.client_nonce.len() {
+        return Err(bad("the router's nonce does not extend ours"));
+    }
+    let salt = extra.salt().ok_or_else(|| bad("no salt"))?;
+    let iterations = extra.iterations().ok_or_else(|| bad("no iterations"))?;
+    let iterations = u32::try_from(iterations).map_err(|_| bad("iterations out of range"))?;
+    let kdf = match extra.kdf().as_deref() {
+        Some("argon2id13") => {
+            let memory = extra
+                .memory()
+                .ok_or_else(|| bad("argon2id13 needs memory"))?;
+            let memory = u32::try_from(memory).map_err(|_| bad("memory out of range"))?;
+            // Refuse costs so low that a rogue router could crack the hash cheaply.
+            if memory < 1024 || iterations < 1 {
+                return Err(bad("argon2id13 cost parameters are too low"));
+            }
+            scram::Kdf::Argon2id13 { iterations, memory }
+        }
+        Some("pbkdf2") => {
+            if iterations < 1000 {
+                return Err(bad("pbkdf2 iteration count is too low (< 1000)"));
+            }
+            scram::Kdf::Pbkdf2 { iterations }
+        }
+        other => return Err(bad(&format!("unsupported kdf {other:?}"))),
+    };
+    let salted = scram::salted_password(password, &salt, kdf)?;
+    let authid = scram::normalize(authid)?;
+    state.auth_message = scram::auth_message(
+        &authid,
+        &state.client_nonce,
+        &nonce,
+        &salt,
+        iterations,
+        None,
+    );
+    let proof = scram::client_proof(&salted, &state.auth_message);
+    state.salted = Some(salted);
+    let mut extra = AuthExtra::new().with_nonce(nonce);
+    extra.insert("channel_binding", Value::Null);
+    Ok(Authenticate {
+        signature: proof,
+        extra,
     })
 }
