@@ -1,0 +1,541 @@
+//! The dealer: registrations (exact, prefix, wildcard; shared with invoke policies),
+//! calls and their invocations, progressive results and invocations, cancellation,
+//! timeouts, and what happens when a caller or callee goes away.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::broker::error;
+use super::matching::{matches, wildcard_rank};
+use super::peer::Peer;
+use super::realm::Realm;
+use crate::protocol::*;
+
+struct Registration {
+    id: Id,
+    procedure: Uri,
+    policy: MatchPolicy,
+    invoke: InvokePolicy,
+    callees: Vec<(Id, bool)>, // (session, disclose_caller)
+    next: usize,
+}
+
+/// A call in flight, keyed by (callee session, INVOCATION request ID).
+struct CallRecord {
+    registration: Id,
+    caller: Id,
+    request: Id,
+    receive_progress: bool,
+    /// Set when the caller canceled with `kill`: the callee's answer becomes `canceled`.
+    killed: bool,
+    /// The caller is still sending progressive invocation chunks.
+    input_open: bool,
+    timer: Option<tokio::task::AbortHandle>,
+}
+
+#[derive(Default)]
+pub(crate) struct Dealer {
+    registrations: HashMap<Id, Registration>,
+    exact: HashMap<String, Id>,
+    patterns: HashMap<(String, &'static str), Id>,
+    by_session: HashMap<Id, Vec<Id>>,
+    calls: HashMap<(Id, Id), CallRecord>,
+    by_caller: HashMap<(Id, Id), (Id, Id)>,
+    next_id: u64,
+}
+
+impl Dealer {
+    pub(crate) fn register(&mut self, from: &Arc<Peer>, m: Register) {
+        let policy = m.options.match_policy().unwrap_or(MatchPolicy::Exact);
+        let invoke = m.options.invoke().unwrap_or(InvokePolicy::Single);
+        let disclose = m.options.disclose_caller().unwrap_or(false);
+        let key = m.procedure.as_str().to_owned();
+        let existing = match policy {
+            MatchPolicy::Exact => self.exact.get(&key).copied(),
+            p => self.patterns.get(&(key.clone(), p.as_str())).copied(),
+        };
+        let id = match existing.and_then(|id| self.registrations.get_mut(&id)) {
+            Some(reg) => {
+                if reg.invoke == InvokePolicy::Single
+                    || invoke == InvokePolicy::Single
+                    || reg.invoke != invoke
+                {
+                    let why = if reg.invoke != invoke {
+                        format!(
+                            "registered with invoke policy {}, not {}",
+                            reg.invoke, invoke
+                        )
+                    } else {
+                        "the procedure is already registered".into()
+                    };
+                    from.send(error(
+                        MessageType::Register,
+                        m.request,
+                        "wamp.error.procedure_already_exists",
+                        &why,
+                    ));
+                    return;
+                }
+                if reg.callees.iter().any(|(s, _)| *s == from.id) {
+                    from.send(error(
+                        MessageType::Register,
+                        m.request,
+                        "wamp.error.procedure_already_exists",
+                        "this session already registered it",
+                    ));
+                    return;
+                }
+                reg.callees.push((from.id, disclose));
+                reg.id
+            }
+            None => {
+                self.next_id += 1;
+                let id = Id::new(self.next_id).unwrap_or(Id::MIN);
+                self.registrations.insert(
+                    id,
+                    Registration {
+                        id,
+                        procedure: m.procedure.clone(),
+                        policy,
+                        invoke,
+                        callees: vec![(from.id, disclose)],
+                        next: 0,
+                    },
+                );
+                match policy {
+                    MatchPolicy::Exact => self.exact.insert(key, id),
+                    p => self.patterns.insert((key, p.as_str()), id),
+                };
+                id
+            }
+        };
+        self.by_session.entry(from.id).or_default().push(id);
+        from.send(
+            Registered {
+                request: m.request,
+                registration: id,
+            }
+            .into(),
+        );
+    }
+
+    pub(crate) fn unregister(&mut self, from: &Arc<Peer>, m: Unregister) {
+        if self.remove_callee(from.id, m.registration) {
+            if let Some(list) = self.by_session.get_mut(&from.id) {
+                list.retain(|r| *r != m.registration);
+            }
+            from.send(
+                Unregistered {
+                    request: m.request.get(),
+                    details: None,
+                }
+                .into(),
+            );
+        } else {
+            from.send(error(
+                MessageType::Unregister,
+                m.request,
+                "wamp.error.no_such_registration",
+                "",
+            ));
+        }
+    }
+
+    fn remove_callee(&mut self, session: Id, registration: Id) -> bool {
+        let Some(reg) = self.registrations.get_mut(&registration) else {
+            return false;
+        };
+        let before = reg.callees.len();
+        reg.callees.retain(|(s, _)| *s != session);
+        let removed = reg.callees.len() != before;
+        if reg.callees.is_empty() {
+            let key = reg.procedure.as_str().to_owned();
+            match reg.policy {
+                MatchPolicy::Exact => self.exact.remove(&key),
+                p => self.patterns.remove(&(key, p.as_str())),
+            };
+            self.registrations.remove(&registration);
+        }
+        removed
+    }
+
+    /// The registration for a procedure: exact, then the longest prefix, then the most
+    /// specific wildcard.
+    fn lookup(&self, procedure: &str) -> Option<Id> {
+        if let Some(id) = self.exact.get(procedure) {
+            return Some(*id);
+        }
+        let candidates = self
+            .patterns
+            .values()
+            .filter_map(|id| self.registrations.get(id))
+            .filter(|r| matches(r.policy, r.procedure.as_str(), procedure));
+        let mut best_prefix: Option<&Registration> = None;
+        let mut best_wildcard: Option<&Registration> = None;
+        for r in candidates {
+            match r.policy {
+                MatchPolicy::Prefix => {
+                    if best_prefix.is_none_or(|b| r.procedure.len() > b.procedure.len()) {
+                        best_prefix = Some(r);
+                    }
+                }
+                _ => {
+                    if best_wildcard
+                        .is_none_or(|b| wildcard_rank(&r.procedure) > wildcard_rank(&b.procedure))
+                    {
+                        best_wildcard = Some(r);
+                    }
+                }
+            }
+        }
+        best_prefix.or(best_wildcard).map(|r| r.id)
+    }
+
+    pub(crate) fn call(
+        &mut self,
+        realm: &Arc<Realm>,
+        from: &Arc<Peer>,
+        m: Call,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) {
+        let progress_chunk = m.options.progress().unwrap_or(false);
+        // A further chunk of a progressive invocation goes to the same callee.
+        if let Some(&(callee, invocation)) = self.by_caller.get(&(from.id, m.request)) {
+            let Some(record) = self.calls.get_mut(&(callee, invocation)) else {
+                return;
+            };
+            if !record.input_open {
+                from.kick_out(
+                    "wamp.error.protocol_violation",
+                    "CALL with a request ID that is already in use",
+                );
+                return;
+            }
+            record.input_open = progress_chunk;
+            if let Some(peer) = sessions.get(&callee) {
+                let mut details = InvocationDetails::new();
+                if progress_chunk {
+                    details = details.with_progress(true);
+                }
+                peer.send(
+                    Invocation {
+                        request: invocation,
+                        registration: record.registration,
+                        details,
+                        payload: m.payload,
+                    }
+                    .into(),
+                );
+            }
+            return;
+        }
+        let Some(reg_id) = self.lookup(m.procedure.as_str()) else {
+            from.send(error(
+                MessageType::Call,
+                m.request,
+                "wamp.error.no_such_procedure",
+                &format!("no callee for {}", m.procedure),
+            ));
+            return;
+        };
+        let Some(reg) = self.registrations.get_mut(&reg_id) else {
+            return;
+        };
+        let index = match reg.invoke {
+            InvokePolicy::Single | InvokePolicy::First => 0,
+            InvokePolicy::Last => reg.callees.len().saturating_sub(1),
+            InvokePolicy::RoundRobin => {
+                let i = reg.next % reg.callees.len().max(1);
+                reg.next = i + 1;
+                i
+            }
+            InvokePolicy::Random => rand::random_range(0..reg.callees.len().max(1)),
+        };
+        let Some(&(callee_id, disclose_caller)) = reg.callees.get(index) else {
+            return;
+        };
+        let Some(callee) = sessions.get(&callee_id) else {
+            return;
+        };
+        if progress_chunk && !callee.has_feature(Role::Callee, "progressive_call_invocations") {
+            from.send(error(
+                MessageType::Call,
+                m.request,
+                "wamp.error.feature_not_supported",
+                "the callee does not support progressive call invocations",
+            ));
+            return;
+        }
+        let receive_progress = m.options.receive_progress().unwrap_or(false)
+            && callee.has_feature(Role::Callee, "progressive_call_results");
+        let mut details = InvocationDetails::new();
+        if reg.policy != MatchPolicy::Exact {
+            details = details.with_procedure(m.procedure.clone());
+        }
+        if receive_progress {
+            details = details.with_receive_progress(true);
+        }
+        if progress_chunk {
+            details = details.with_progress(true);
+        }
+        if disclose_caller || m.options.disclose_me().unwrap_or(false) {
+            details = details
+                .with_caller(from.id)
+                .with_caller_authid(from.authid.clone())
+                .with_caller_authrole(from.authrole.clone());
+        }
+        let invocation = callee.next_invocation_id();
+        let timer = m.options.timeout().filter(|t| *t > 0).map(|ms| {
+            let realm = realm.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                realm.call_timed_out(callee_id, invocation);
+            })
+            .abort_handle()
+        });
+        self.calls.insert(
+            (callee_id, invocation),
+            CallRecord {
+                registration: reg_id,
+                caller: from.id,
+                request: m.request,
+                receive_progress,
+                killed: false,
+                input_open: progress_chunk,
+                timer,
+            },
+        );
+        self.by_caller
+            .insert((from.id, m.request), (callee_id, invocation));
+        callee.send(
+            Invocation {
+                request: invocation,
+                registration: reg_id,
+                details,
+                payload: m.payload,
+            }
+            .into(),
+        );
+    }
+
+    fn finish(&mut self, callee: Id, invocation: Id) -> Option<CallRecord> {
+        let record = self.calls.remove(&(callee, invocation))?;
+        self.by_caller.remove(&(record.caller, record.request));
+        if let Some(t) = &record.timer {
+            t.abort();
+        }
+        Some(record)
+    }
+
+    pub(crate) fn on_yield(
+        &mut self,
+        from: &Arc<Peer>,
+        m: Yield,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) {
+        let progress = m.options.progress().unwrap_or(false);
+        if progress {
+            if let Some(record) = self.calls.get(&(from.id, m.request)) {
+                if record.receive_progress && !record.killed {
+                    if let Some(caller) = sessions.get(&record.caller) {
+                        caller.send(
+                            ResultMessage {
+                                request: record.request,
+                                details: ResultDetails::new().with_progress(true),
+                                payload: m.payload,
+                            }
+                            .into(),
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        let Some(record) = self.finish(from.id, m.request) else {
+            return;
+        };
+        let Some(caller) = sessions.get(&record.caller) else {
+            return;
+        };
+        if record.killed {
+            caller.send(error(
+                MessageType::Call,
+                record.request,
+                "wamp.error.canceled",
+                "the call was canceled",
+            ));
+        } else {
+            caller.send(
+                ResultMessage {
+                    request: record.request,
+                    details: ResultDetails::new(),
+                    payload: m.payload,
+                }
+                .into(),
+            );
+        }
+    }
+
+    pub(crate) fn on_error(
+        &mut self,
+        from: &Arc<Peer>,
+        m: ErrorMessage,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) {
+        if m.request_type != MessageType::Invocation {
+            from.kick_out(
+                "wamp.error.protocol_violation",
+                &format!(
+                    "a client may only send ERROR for INVOCATION, not {}",
+                    m.request_type
+                ),
+            );
+            return;
+        }
+        let Some(record) = self.finish(from.id, m.request) else {
+            return;
+        };
+        if let Some(caller) = sessions.get(&record.caller) {
+            caller.send(
+                ErrorMessage {
+                    request_type: MessageType::Call,
+                    request: record.request,
+                    details: m.details,
+                    error: m.error,
+                    payload: m.payload,
+                }
+                .into(),
+            );
+        }
+    }
+
+    pub(crate) fn cancel(
+        &mut self,
+        from: &Arc<Peer>,
+        m: Cancel,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) {
+        let Some(&(callee_id, invocation)) = self.by_caller.get(&(from.id, m.request)) else {
+            return;
+        };
+        let callee = sessions.get(&callee_id);
+        let can_interrupt = callee.is_some_and(|c| c.has_feature(Role::Callee, "call_canceling"));
+        let mode = match m.options.mode().unwrap_or(CancelMode::Kill) {
+            // A callee that cannot be interrupted can only be skipped.
+            _ if !can_interrupt => CancelMode::Skip,
+            mode => mode,
+        };
+        let interrupt = |mode| Interrupt {
+            request: invocation,
+            options: InterruptOptions::new()
+                .with_mode(mode)
+                .with_reason("wamp.error.canceled".into()),
+        };
+        match mode {
+            CancelMode::Skip => {
+                self.finish(callee_id, invocation);
+                from.send(error(
+                    MessageType::Call,
+                    m.request,
+                    "wamp.error.canceled",
+                    "the call was canceled",
+                ));
+            }
+            CancelMode::KillNoWait => {
+                self.finish(callee_id, invocation);
+                if let Some(c) = callee {
+                    c.send(interrupt(mode).into());
+                }
+                from.send(error(
+                    MessageType::Call,
+                    m.request,
+                    "wamp.error.canceled",
+                    "the call was canceled",
+                ));
+            }
+            CancelMode::Kill => {
+                if let Some(record) = self.calls.get_mut(&(callee_id, invocation)) {
+                    record.killed = true;
+                }
+                if let Some(c) = callee {
+                    c.send(interrupt(mode).into());
+                }
+            }
+        }
+    }
+
+    pub(crate) fn timed_out(
+        &mut self,
+        callee_id: Id,
+        invocation: Id,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) {
+        let Some(record) = self.finish(callee_id, invocation) else {
+            return;
+        };
+        if let Some(caller) = sessions.get(&record.caller) {
+            caller.send(error(
+                MessageType::Call,
+                record.request,
+                "wamp.error.timeout",
+                "the call timed out",
+            ));
+        }
+        if let Some(callee) = sessions.get(&callee_id) {
+            if callee.has_feature(Role::Callee, "call_canceling") {
+                let options = InterruptOptions::new()
+                    .with_mode(CancelMode::KillNoWait)
+                    .with_reason("wamp.error.timeout".into());
+                callee.send(
+                    Interrupt {
+                        request: invocation,
+                        options,
+                    }
+                    .into(),
+                );
+            }
+        }
+    }
+
+    /// A session left: its registrations go, its calls as callee fail for their callers
+    /// (`wamp.error.canceled`), its calls as caller are interrupted at their callees.
+    pub(crate) fn remove_session(&mut self, session: Id, sessions: &HashMap<Id, Arc<Peer>>) {
+        for reg in self.by_session.remove(&session).unwrap_or_default() {
+            self.remove_callee(session, reg);
+        }
+        let affected: Vec<(Id, Id)> = self
+            .calls
+            .iter()
+            .filter(|((callee, _), r)| *callee == session || r.caller == session)
+            .map(|(k, _)| *k)
+            .collect();
+        for (callee_id, invocation) in affected {
+            let Some(record) = self.finish(callee_id, invocation) else {
+                continue;
+            };
+            if callee_id == session {
+                if let Some(caller) = sessions.get(&record.caller) {
+                    caller.send(error(
+                        MessageType::Call,
+                        record.request,
+                        "wamp.error.canceled",
+                        "the callee left while the call was running",
+                    ));
+                }
+            } else if let Some(callee) = sessions.get(&callee_id) {
+                if callee.has_feature(Role::Callee, "call_canceling") {
+                    let options = InterruptOptions::new()
+                        .with_mode(CancelMode::KillNoWait)
+                        .with_reason("wamp.error.canceled".into());
+                    callee.send(
+                        Interrupt {
+                            request: invocation,
+                            options,
+                        }
+                        .into(),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! The embedded router: a WAMP broker and dealer in-process, with WebSocket and RawSocket
+//! listeners (optionally over TLS) and in-memory sessions.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use wamp::router::{RealmConfig, Router};
+//! let router = Router::builder()
+//!     .realm(RealmConfig::new("realm1"))
+//!     .websocket("127.0.0.1:8080".parse()?)
+//!     .start()
+//!     .await?;
+//! // An in-process client session, no socket involved:
+//! let session = wamp::Session::builder("memory").connect_with(router.local_transport()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Slow consumers: every session has a bounded outbound queue
+//! ([`Limits::outbound_queue`] messages). A session that lets it fill up is ended with
+//! ABORT `wamp.error.slow_consumer`; nobody else waits for it.
+
+mod auth;
+mod broker;
+mod dealer;
+mod matching;
+mod peer;
+mod realm;
+mod session;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+
+pub use auth::{RealmConfig, User, UserAuth};
+
+use crate::protocol::Uri;
+use crate::serializer::Serializer;
+use crate::transport::rawsocket::{self, RawSocketConfig};
+use crate::transport::tls::TlsServerConfig;
+use crate::transport::websocket::{self, WebSocketConfig};
+use crate::transport::{
+    memory, Transport, TransportError, TransportKind, DEFAULT_MAX_MESSAGE_SIZE,
+};
+use realm::Realm;
+
+/// Resource limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest message accepted from (and sent to) a client (default 16 MiB).
+    pub max_message_size: usize,
+    /// Messages that may wait for one session before it counts as a slow consumer and is
+    /// disconnected (default 4096).
+    pub outbound_queue: usize,
+    /// Time allowed for the transport and WAMP handshakes, authentication included
+    /// (default 10 s).
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            outbound_queue: 4096,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The kind of listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// WebSocket at path `/ws`.
+    WebSocket,
+    /// RawSocket.
+    RawSocket,
+}
+
+#[derive(Clone, Debug)]
+struct ListenerConfig {
+    kind: ListenerKind,
+    addr: SocketAddr,
+    tls: Option<TlsServerConfig>,
+}
+
+/// A listener once bound.
+#[derive(Clone, Debug)]
+pub struct BoundListener {
+    /// What it serves.
+    pub kind: ListenerKind,
+    /// Where it listens (the real port when asked for port 0).
+    pub addr: SocketAddr,
+    /// Whether it is TLS.
+    pub tls: bool,
+}
+
+impl BoundListener {
+    /// A client URL for this listener (`ws://addr/ws`, `tcp://addr`, or the TLS forms).
+    pub fn url(&self) -> String {
+        match (self.kind, self.tls) {
+            (ListenerKind::WebSocket, false) => format!("ws://{}/ws", self.addr),
+            (ListenerKind::WebSocket, true) => format!("wss://{}/ws", self.addr),
+            (ListenerKind::RawSocket, false) => format!("tcp://{}", self.addr),
+            (ListenerKind::RawSocket, true) => format!("tcps://{}", self.addr),
+        }
+    }
+}
+
+/// Why the router could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouterError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// TLS configuration failed.
+    #[error(transparent)]
+    Tls(#[from] TransportError),
+    /// A realm name is not a valid URI, or appears twice.
+    #[error("invalid realm {0:?}")]
+    InvalidRealm(String),
+}
+
+/// Configures and starts a [`Router`].
+#[derive(Clone, Debug, Default)]
+pub struct RouterBuilder {
+    realms: Vec<RealmConfig>,
+    listeners: Vec<ListenerConfig>,
+    limits: Limits,
+}
+
+impl RouterBuilder {
+    /// Adds a realm.
+    pub fn realm(mut self, realm: RealmConfig) -> Self {
+        self.realms.push(realm);
+        self
+    }
+
+    /// Listens for WebSocket connections (path `/ws`, all three serializers).
+    pub fn websocket(mut self, addr: SocketAddr) -> Self {
+        self.listeners.push(ListenerConfig {
+            kind: ListenerKind::WebSocket,
+            addr,
+            tls: None,
+        });
+        self
+    }
+
+    /// Listens for WebSocket connections over TLS.
+    pub fn websocket_tls(mut self, addr: SocketAddr, tls: TlsServerConfig) -> Self {
+        self.listeners.push(ListenerConfig {
+            kind: ListenerKind::WebSocket,
+            addr,
+            tls: Some(tls),
+        });
+        self
+    }
+
+    /// Listens for RawSocket connections (all three serializers).
+    pub fn rawsocket(mut self, addr: SocketAddr) -> Self {
+        self.listeners.push(ListenerConfig {
+            kind: ListenerKind::RawSocket,
+            addr,
+            tls: None,
+        });
+        self
+    }
+
+    /// Listens for RawSocket connections over TLS.
+    pub fn rawsocket_tls(mut self, addr: SocketAddr, tls: TlsServerConfig) -> Self {
+        self.listeners.push(ListenerConfig {
+            kind: ListenerKind::RawSocket,
+            addr,
+            tls: Some(tls),
+        });
+        self
+    }
+
+    /// Resource limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Binds every listener and starts serving.
+    pub async fn start(self) -> Result<Router, RouterError> {
+        let mut realms = HashMap::new();
+        let mut configs = HashMap::new();
+        for config in self.realms {
+            let name = Uri::new(&config.name)
+                .map_err(|_| RouterError::InvalidRealm(config.name.clone()))?;
+            if realms
+                .insert(config.name.clone(), Realm::new(name))
+                .is_some()
+            {
+                return Err(RouterError::InvalidRealm(config.name));
+            }
+            configs.insert(config.name.clone(), config);
+        }
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(RouterShared {
+            realms,
+            configs,
+            limits: self.limits.clone(),
+        });
+        let tasks = TaskTracker::new();
+        let mut bound = Vec::new();
+        for l in self.listeners {
+            let listener = TcpListener::bind(l.addr)
+                .await
+                .map_err(|source| RouterError::Bind {
+                    addr: l.addr,
+                    source,
+                })?;
+            let addr = listener.local_addr().map_err(|source| RouterError::Bind {
+                addr: l.addr,
+                source,
+            })?;
+            let acceptor = l.tls.as_ref().map(TlsServerConfig::acceptor).transpose()?;
+            bound.push(BoundListener {
+                kind: l.kind,
+                addr,
+                tls: acceptor.is_some(),
+            });
+            tasks.spawn(accept_loop(
+                listener,
+                l.kind,
+                acceptor,
+                shared.clone(),
+                shutdown_rx.clone(),
+                tasks.clone(),
+            ));
+        }
+        Ok(Router {
+            inner: Arc::new(RouterInner {
+                shared,
+                listeners: bound,
+                shutdown: shutdown_tx,
+                tasks,
+            }),
+        })
+    }
+}
+
+/// What every session task needs.
+pub(crate) struct RouterShared {
+    pub(crate) realms: HashMap<String, Arc<Realm>>,
+    pub(crate) configs: HashMap<String, RealmConfig>,
+    pub(crate) limits: Limits,
+}
+
+struct RouterInner {
+    shared: Arc<RouterShared>,
+    listeners: Vec<BoundListener>,
+    shutdown: watch::Sender<bool>,
+    tasks: TaskTracker,
+}
+
+/// A running router. Cheap to clone; [`Router::shutdown`] stops it.
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<RouterInner>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("listeners", &self.inner.listeners)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    /// Starts configuring a router.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder::default()
+    }
+
+    /// The bound listeners, in the order they were configured.
+    pub fn listeners(&self) -> &[BoundListener] {
+        &self.inner.listeners
+    }
+
+    /// A transport connected to this router in-process (no socket, no serialization).
+    /// Join over it with `Session::builder(..).connect_with(transport)`.
+    pub fn local_transport(&self) -> Transport {
+        let (client, server) = memory::pair();
+        let shared = self.inner.shared.clone();
+        let shutdown = self.inner.shutdown.subscribe();
+        self.inner
+            .tasks
+            .spawn(session::serve(server, shared, shutdown));
+        client
+    }
+
+    /// Number of sessions currently joined, over all realms.
+    pub fn session_count(&self) -> usize {
+        self.inner
+            .shared
+            .realms
+            .values()
+            .map(|r| r.lock().sessions.len())
+            .sum()
+    }
+
+    /// Graceful shutdown: every session gets GOODBYE `wamp.close.system_shutdown`,
+    /// listeners close, and this returns once every task has finished (or after
+    /// `timeout`).
+    pub async fn shutdown(&self, timeout: Duration) {
+        self.inner.shutdown.send_replace(true);
+        self.inner.tasks.close();
+        let _ = tokio::time::timeout(timeout, self.inner.tasks.wait()).await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    kind: ListenerKind,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<RouterShared>,
+    mut shutdown: watch::Receiver<bool>,
+    tasks: TaskTracker,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (shared, shutdown, tls) = (shared.clone(), shutdown.clone(), tls.clone());
+        tasks.spawn(async move {
+            let limit = shared.limits.handshake_timeout;
+            let opened = tokio::time::timeout(limit, open(stream, peer, kind, tls, &shared)).await;
+            match opened {
+                Ok(Ok(transport)) => session::serve(transport, shared, shutdown).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "transport handshake failed"),
+                Err(_) => tracing::debug!(%peer, "transport handshake timed out"),
+            }
+        });
+    }
+}
+
+async fn open(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    kind: ListenerKind,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: &RouterShared,
+) -> Result<Transport, TransportError> {
+    let max = shared.limits.max_message_size;
+    let ws = WebSocketConfig {
+        max_message_size: max,
+        path: Some("/ws".into()),
+        ..Default::default()
+    };
+    let rs = RawSocketConfig {
+        max_message_size: max,
+        ..Default::default()
+    };
+    let all = Serializer::ALL;
+    match (kind, tls) {
+        (ListenerKind::WebSocket, None) => {
+            websocket::accept(stream, &all, &ws, TransportKind::WebSocket, Some(peer)).await
+        }
+        (ListenerKind::RawSocket, None) => {
+            rawsocket::accept(stream, &all, &rs, TransportKind::RawSocket, Some(peer)).await
+        }
+        (kind, Some(acceptor)) => {
+            let stream = acceptor
+                .accept(stream)
+                .await
+                .map_err(|e| TransportError::Tls(e.to_string()))?;
+            match kind {
+                ListenerKind::WebSocket => {
+                    websocket::accept(
+                        stream,
+                        &all,
+                        &ws,
+                        TransportKind::SecureWebSocket,
+                        Some(peer),
+                    )
+                    .await
+                }
+                ListenerKind::RawSocket => {
+                    rawsocket::accept(
+                        stream,
+                        &all,
+                        &rs,
+                        TransportKind::SecureRawSocket,
+                        Some(peer),
+                    )
+                    .await
+                }
+            }
+        }
+    }
+}

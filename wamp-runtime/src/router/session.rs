@@ -1,0 +1,424 @@
+//! One client connection on the router side: the opening handshake with authentication,
+//! then the reader loop that feeds the realm, and a writer task that drains the
+//! session's bounded queue into the transport.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+
+use super::auth::{User, UserAuth};
+use super::peer::Peer;
+use super::realm::Realm;
+use super::RouterShared;
+use crate::auth::{cra, cryptosign, scram};
+use crate::protocol::*;
+use crate::transport::{Transport, TransportError};
+
+/// The roles and features the router announces: what it implements.
+pub(crate) fn router_roles() -> Dict {
+    let mut roles = Dict::new();
+    roles.insert(
+        Role::Broker.as_str().into(),
+        options::role_entry(&[
+            "pattern_based_subscription",
+            "publisher_exclusion",
+            "subscriber_blackwhite_listing",
+            "publisher_identification",
+            "event_retention",
+        ]),
+    );
+    roles.insert(
+        Role::Dealer.as_str().into(),
+        options::role_entry(&[
+            "progressive_call_results",
+            "progressive_call_invocations",
+            "call_canceling",
+            "call_timeout",
+            "caller_identification",
+            "pattern_based_registration",
+            "shared_registration",
+        ]),
+    );
+    roles
+}
+
+fn abort(reason: &'static str, message: impl Into<String>) -> Message {
+    Abort {
+        details: CloseDetails::new().with_message(message.into()),
+        reason: Uri::from_static(reason),
+    }
+    .into()
+}
+
+/// Reads the next message within the handshake timeout.
+async fn next(t: &mut Transport, timeout: Duration) -> Result<Message, String> {
+    match tokio::time::timeout(timeout, t.next()).await {
+        Err(_) => Err("handshake timed out".into()),
+        Ok(None) => Err("connection closed during the handshake".into()),
+        Ok(Some(Err(e))) => Err(e.to_string()),
+        Ok(Some(Ok(m))) => Ok(m),
+    }
+}
+
+/// Who a session turned out to be.
+struct Identity {
+    authid: String,
+    authrole: String,
+    authmethod: String,
+    authextra: Option<Dict>,
+}
+
+/// Serves one connection until it ends.
+pub(crate) async fn serve(
+    mut t: Transport,
+    shared: Arc<RouterShared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let timeout = shared.limits.handshake_timeout;
+    let hello = match next(&mut t, timeout).await {
+        Ok(Message::Hello(h)) => h,
+        Ok(other) => {
+            let _ = t
+                .send(abort(
+                    "wamp.error.protocol_violation",
+                    format!("expected HELLO, got {}", other.message_type()),
+                ))
+                .await;
+            return;
+        }
+        Err(why) => {
+            tracing::debug!(%why, "handshake failed");
+            if why.contains("invalid message") {
+                let _ = t.send(abort("wamp.error.protocol_violation", why)).await;
+            }
+            return;
+        }
+    };
+    let Some(realm) = shared.realms.get(hello.realm.as_str()).cloned() else {
+        let _ = t
+            .send(abort(
+                "wamp.error.no_such_realm",
+                format!("no realm {}", hello.realm),
+            ))
+            .await;
+        return;
+    };
+    let identity = match authenticate(&mut t, &shared, &realm, &hello).await {
+        Ok(identity) => identity,
+        Err(message) => {
+            let _ = t
+                .send(abort("wamp.error.authentication_failed", message))
+                .await;
+            let _ = t.close().await;
+            return;
+        }
+    };
+    let session_id = Id::random();
+    let mut details = WelcomeDetails::new()
+        .with_roles(router_roles())
+        .with_authid(identity.authid.clone())
+        .with_authrole(identity.authrole.clone())
+        .with_authmethod(identity.authmethod.clone())
+        .with_authprovider("static".into())
+        .with_agent(concat!("wamp-rs router/", env!("CARGO_PKG_VERSION")).into());
+    if let Some(extra) = identity.authextra {
+        details = details.with_authextra(extra);
+    }
+    if t.send(
+        Welcome {
+            session: session_id,
+            details,
+        }
+        .into(),
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+    let (tx, rx) = mpsc::channel(shared.limits.outbound_queue);
+    let peer = Arc::new(Peer::new(
+        session_id,
+        identity.authid,
+        identity.authrole,
+        hello.details.roles().unwrap_or_default(),
+        tx,
+    ));
+    realm.join(peer.clone());
+    tracing::debug!(session = %session_id, realm = %realm.name, "session joined");
+    let (sink, mut stream) = t.split();
+    let writer = tokio::spawn(write_loop(sink, rx));
+
+    let end: Option<Message> = loop {
+        tokio::select! {
+            biased;
+            _ = peer.kick.notified() => {
+                let (reason, message) = peer.kicked().unwrap_or_else(|| ("wamp.close.killed".into(), String::new()));
+                let reason = Uri::new(&reason).unwrap_or(Uri::from_static("wamp.close.killed"));
+                break Some(Abort { details: CloseDetails::new().with_message(message), reason }.into());
+            }
+            _ = shutdown.changed() => {
+                break Some(Goodbye { details: CloseDetails::new().with_message("the router is shutting down".into()), reason: Uri::from_static("wamp.close.system_shutdown") }.into());
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Goodbye(_))) => {
+                    break Some(Goodbye { details: CloseDetails::new(), reason: Uri::from_static("wamp.close.goodbye_and_out") }.into());
+                }
+                Some(Ok(Message::Hello(_))) => {
+                    break Some(abort("wamp.error.protocol_violation", "HELLO in an established session"));
+                }
+                Some(Ok(Message::Abort(_))) => break None,
+                Some(Ok(msg)) => realm.handle(&peer, msg),
+                Some(Err(TransportError::Decode(e))) => {
+                    break Some(abort("wamp.error.protocol_violation", format!("invalid message: {e}")));
+                }
+                Some(Err(e @ TransportError::MessageTooLarge { .. })) => {
+                    tracing::debug!(session = %session_id, error = %e, "closing");
+                    break None;
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(session = %session_id, error = %e, "connection lost");
+                    break None;
+                }
+                None => break None,
+            },
+        }
+    };
+    realm.leave(session_id);
+    if let Some(last) = end {
+        // Bypass the (possibly full) queue: this is the last thing the session hears.
+        peer.send_last(last);
+    }
+    drop(peer);
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    tracing::debug!(session = %session_id, "session ended");
+}
+
+/// Drains the session's queue into the transport, flushing once per burst.
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<Transport, Message>,
+    mut rx: mpsc::Receiver<Message>,
+) {
+    while let Some(msg) = rx.recv().await {
+        if feed(&mut sink, msg).await.is_err() {
+            return;
+        }
+        while let Ok(msg) = rx.try_recv() {
+            if feed(&mut sink, msg).await.is_err() {
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+async fn feed(
+    sink: &mut futures_util::stream::SplitSink<Transport, Message>,
+    msg: Message,
+) -> Result<(), TransportError> {
+    match sink.feed(msg).await {
+        // A message too large for this peer is dropped; the connection is fine.
+        Err(TransportError::MessageTooLarge { size, max }) => {
+            tracing::warn!(size, max, "dropping a message larger than the peer accepts");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Picks the first method the client offers that the realm accepts for it and runs it.
+async fn authenticate(
+    t: &mut Transport,
+    shared: &RouterShared,
+    realm: &Realm,
+    hello: &Hello,
+) -> Result<Identity, String> {
+    let config = shared
+        .configs
+        .get(realm.name.as_str())
+        .ok_or("realm without configuration")?;
+    let methods = hello
+        .details
+        .authmethods()
+        .unwrap_or_else(|| vec!["anonymous".into()]);
+    let authid = hello.details.authid();
+    let user: Option<&User> = authid.as_ref().and_then(|a| config.users.get(a));
+    for method in &methods {
+        if method == "anonymous" {
+            if let Some(role) = &config.anonymous_role {
+                let authid = authid
+                    .clone()
+                    .unwrap_or_else(|| format!("anonymous-{}", Id::random()));
+                return Ok(Identity {
+                    authid,
+                    authrole: role.clone(),
+                    authmethod: "anonymous".into(),
+                    authextra: None,
+                });
+            }
+            continue;
+        }
+        let (Some(user), Some(authid)) = (user, authid.as_ref()) else {
+            continue;
+        };
+        let Some(auth) = user.auth.iter().find(|a| a.method() == method) else {
+            continue;
+        };
+        let authextra = run_challenge(t, shared, auth, authid, &user.role, hello).await?;
+        return Ok(Identity {
+            authid: authid.clone(),
+            authrole: user.role.clone(),
+            authmethod: method.clone(),
+            authextra,
+        });
+    }
+    Err(format!(
+        "no acceptable authentication method among {methods:?} for this authid"
+    ))
+}
+
+async fn challenge_and_read(
+    t: &mut Transport,
+    shared: &RouterShared,
+    method: &str,
+    extra: AuthExtra,
+) -> Result<Authenticate, String> {
+    t.send(
+        Challenge {
+            auth_method: method.into(),
+            extra,
+        }
+        .into(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match next(t, shared.limits.handshake_timeout).await? {
+        Message::Authenticate(a) => Ok(a),
+        other => Err(format!(
+            "expected AUTHENTICATE, got {}",
+            other.message_type()
+        )),
+    }
+}
+
+/// Runs one challenge/response; `Ok` carries WELCOME's authextra.
+async fn run_challenge(
+    t: &mut Transport,
+    shared: &RouterShared,
+    auth: &UserAuth,
+    authid: &str,
+    role: &str,
+    hello: &Hello,
+) -> Result<Option<Dict>, String> {
+    let failed = || "authentication failed".to_owned();
+    match auth {
+        UserAuth::Ticket(ticket) => {
+            let a = challenge_and_read(t, shared, "ticket", AuthExtra::new()).await?;
+            use subtle::ConstantTimeEq;
+            let ok: bool = a
+                .signature
+                .as_bytes()
+                .ct_eq(ticket.expose().as_bytes())
+                .into();
+            ok.then_some(None).ok_or_else(failed)
+        }
+        UserAuth::WampCra(_) | UserAuth::WampCraSalted { .. } => {
+            let challenge = serde_json::json!({
+                "authid": authid,
+                "authrole": role,
+                "authmethod": "wampcra",
+                "authprovider": "static",
+                "nonce": base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>()),
+                "timestamp": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+                "session": Id::random().get(),
+            })
+            .to_string();
+            let mut extra = AuthExtra::new().with_challenge(challenge.clone());
+            let key = match auth {
+                UserAuth::WampCraSalted {
+                    password,
+                    salt,
+                    iterations,
+                    keylen,
+                } => {
+                    extra = extra
+                        .with_salt(salt.clone())
+                        .with_iterations(u64::from(*iterations))
+                        .with_keylen(u64::from(*keylen));
+                    cra::derive_key(password.expose(), salt, *iterations, *keylen as usize)
+                        .into_bytes()
+                }
+                UserAuth::WampCra(secret) => secret.expose().as_bytes().to_vec(),
+                _ => return Err(failed()),
+            };
+            let a = challenge_and_read(t, shared, "wampcra", extra).await?;
+            cra::verify(&key, &challenge, &a.signature)
+                .then_some(None)
+                .ok_or_else(failed)
+        }
+        UserAuth::Cryptosign(keys) => {
+            let pubkey = hello
+                .details
+                .authextra()
+                .and_then(|e| e.get("pubkey").and_then(|v| v.as_str().map(str::to_owned)));
+            let Some(pubkey) = pubkey.filter(|p| keys.iter().any(|k| k.eq_ignore_ascii_case(p)))
+            else {
+                return Err("unknown Cryptosign public key".into());
+            };
+            let challenge = hex::encode(rand::random::<[u8; 32]>());
+            let a = challenge_and_read(
+                t,
+                shared,
+                "cryptosign",
+                AuthExtra::new().with_challenge(challenge.clone()),
+            )
+            .await?;
+            cryptosign::verify(&pubkey, &challenge, &a.signature)
+                .then_some(None)
+                .ok_or_else(failed)
+        }
+        UserAuth::Scram {
+            kdf,
+            salt,
+            stored_key,
+            server_key,
+        } => {
+            let client_nonce = hello
+                .details
+                .authextra()
+                .and_then(|e| e.get("nonce").and_then(|v| v.as_str().map(str::to_owned)))
+                .ok_or("WAMP-SCRAM needs authextra.nonce")?;
+            let nonce = format!("{client_nonce}{}", scram::nonce());
+            let mut extra = AuthExtra::new()
+                .with_nonce(nonce.clone())
+                .with_salt(salt.clone())
+                .with_kdf(kdf.name().into())
+                .with_iterations(u64::from(kdf.iterations()));
+            if let scram::Kdf::Argon2id13 { memory, .. } = kdf {
+                extra = extra.with_memory(u64::from(*memory));
+            }
+            let a = challenge_and_read(t, shared, scram::METHOD, extra).await?;
+            if a.extra.nonce().as_deref() != Some(nonce.as_str()) {
+                return Err("the nonce does not match the challenge".into());
+            }
+            let authid = scram::normalize(authid).map_err(|e| e.to_string())?;
+            let message =
+                scram::auth_message(&authid, &client_nonce, &nonce, salt, kdf.iterations(), None);
+            if !scram::verify_client_proof(stored_key, &message, &a.signature) {
+                return Err(failed());
+            }
+            let mut authextra = Dict::new();
+            authextra.insert(
+                "verifier".into(),
+                scram::server_signature(server_key, &message).into(),
+            );
+            Ok(Some(authextra))
+        }
+    }
+}

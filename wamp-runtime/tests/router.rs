@@ -1,0 +1,837 @@
+//! The embedded router with our own client: in-process and over sockets, every broker
+//! and dealer feature, realms, authentication, misbehaving clients and shutdown.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use wamp::auth::scram::Kdf;
+use wamp::auth::{cryptosign::SigningKey, Credentials};
+use wamp::client::{Error, SessionState, StandardError, WampError};
+use wamp::protocol::*;
+use wamp::router::{Limits, RealmConfig, Router, UserAuth};
+use wamp::{Serializer, Session};
+
+async fn router() -> Router {
+    Router::builder()
+        .realm(RealmConfig::new("realm1"))
+        .realm(RealmConfig::new("realm2"))
+        .websocket("127.0.0.1:0".parse().expect("addr"))
+        .rawsocket("127.0.0.1:0".parse().expect("addr"))
+        .start()
+        .await
+        .expect("router")
+}
+
+async fn local(router: &Router) -> Session {
+    Session::builder("memory")
+        .connect_with(router.local_transport())
+        .await
+        .expect("in-process session")
+}
+
+async fn next_event(sub: &mut wamp::client::Subscription) -> wamp::client::Event {
+    tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("event in time")
+        .expect("open")
+        .expect("event")
+}
+
+fn app_error(uri: &'static str) -> WampError {
+    WampError::new(Uri::from_static(uri))
+}
+
+#[tokio::test]
+async fn rpc_in_process_and_over_every_listener_and_serializer() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("com.math.add", |inv| async move {
+            let (a, b): (i64, i64) = inv
+                .args()
+                .map_err(|_| app_error("wamp.error.invalid_argument"))?;
+            inv.result(&(a + b,))
+        })
+        .await
+        .expect("register");
+    let caller = local(&router).await;
+    assert_eq!(
+        caller
+            .call("com.math.add")
+            .args(&(1, 2))
+            .await
+            .expect("call")
+            .args::<(i64,)>()
+            .expect("args"),
+        (3,)
+    );
+    for listener in router.listeners() {
+        for ser in Serializer::ALL {
+            let s = Session::builder(listener.url())
+                .serializer(ser)
+                .connect()
+                .await
+                .unwrap_or_else(|e| panic!("{} {ser}: {e}", listener.url()));
+            let r = s.call("com.math.add").args(&(40, 2)).await.expect("call");
+            assert_eq!(
+                r.args::<(i64,)>().expect("args"),
+                (42,),
+                "{} {ser}",
+                listener.url()
+            );
+            s.leave().await.expect("leave");
+        }
+    }
+    let err = caller
+        .call("com.math.nothing")
+        .await
+        .expect_err("no such procedure");
+    assert!(err.is(StandardError::NoSuchProcedure), "{err}");
+    let err = caller
+        .call("com.math.add")
+        .args(&("x",))
+        .await
+        .expect_err("bad args");
+    assert!(err.is(StandardError::InvalidArgument), "{err}");
+}
+
+#[tokio::test]
+async fn binary_and_big_numbers_cross_serializers() {
+    let router = router().await;
+    let ws = router.listeners()[0].url();
+    let callee = Session::builder(&ws)
+        .serializer(Serializer::Json)
+        .connect()
+        .await
+        .expect("json");
+    let _reg = callee
+        .register("echo", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    for ser in [Serializer::MsgPack, Serializer::Cbor] {
+        let caller = Session::builder(&ws)
+            .serializer(ser)
+            .connect()
+            .await
+            .expect("caller");
+        let args = (
+            wamp::Binary(vec![0, 1, 255]),
+            u64::MAX,
+            i64::MIN,
+            -1.5f64,
+            "ü".to_owned(),
+        );
+        let r = caller.call("echo").args(&args).await.expect("echo");
+        assert_eq!(
+            r.args::<(wamp::Binary, u64, i64, f64, String)>()
+                .expect("args"),
+            args
+        );
+    }
+}
+
+#[tokio::test]
+async fn pubsub_patterns_exclusion_and_disclosure() {
+    let router = router().await;
+    let a = local(&router).await;
+    let b = local(&router).await;
+    let mut exact = b.subscribe("com.shop.order.created").await.expect("exact");
+    let mut prefix = b
+        .subscribe("com.shop.")
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .expect("prefix");
+    let mut wildcard = b
+        .subscribe("com..order.created")
+        .match_policy(MatchPolicy::Wildcard)
+        .await
+        .expect("wildcard");
+    let mut own = a
+        .subscribe("com.shop.order.created")
+        .await
+        .expect("publisher's own");
+    let publication = a
+        .publish("com.shop.order.created")
+        .args(&(1,))
+        .acknowledge(true)
+        .disclose_me(true)
+        .await
+        .expect("ack");
+    for sub in [&mut exact, &mut prefix, &mut wildcard] {
+        let ev = next_event(sub).await;
+        assert_eq!(Some(ev.publication), publication);
+        assert_eq!(ev.topic.as_str(), "com.shop.order.created");
+        assert_eq!(ev.details.publisher(), Some(a.id()));
+    }
+    // Exact subscriptions get no topic detail; pattern ones do (checked above via topic).
+    a.publish("com.shop.order.created")
+        .args(&(2,))
+        .exclude_me(false)
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    assert_eq!(
+        next_event(&mut own).await.args::<(i32,)>().expect("args"),
+        (2,)
+    );
+    assert_eq!(
+        next_event(&mut exact).await.details.publisher(),
+        None,
+        "not disclosed unless asked"
+    );
+    // Exclusion and eligibility by session, authid and authrole.
+    a.publish("com.shop.order.created")
+        .args(&(3,))
+        .exclude_me(false)
+        .exclude(vec![b.id()])
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    assert_eq!(
+        next_event(&mut own).await.args::<(i32,)>().expect("args"),
+        (3,)
+    );
+    a.publish("com.shop.order.created")
+        .args(&(4,))
+        .exclude_me(false)
+        .eligible(vec![b.id()])
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    assert_eq!(
+        next_event(&mut exact).await.args::<(i32,)>().expect("args"),
+        (4,),
+        "b got 4, not 3"
+    );
+    let b_authid = b.welcome_details().authid().expect("authid");
+    a.publish("com.shop.order.created")
+        .args(&(5,))
+        .exclude_me(false)
+        .exclude_authid(vec![b_authid])
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    a.publish("com.shop.order.created")
+        .args(&(6,))
+        .exclude_me(false)
+        .eligible_authrole(vec!["nobody".into()])
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    a.publish("com.shop.order.created")
+        .args(&(7,))
+        .exclude_me(false)
+        .exclude_authrole(vec!["anonymous".into()])
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    a.publish("com.shop.order.created")
+        .args(&(8,))
+        .acknowledge(true)
+        .await
+        .expect("ack");
+    assert_eq!(
+        next_event(&mut own).await.args::<(i32,)>().expect("args"),
+        (5,)
+    );
+    assert_eq!(
+        next_event(&mut exact).await.args::<(i32,)>().expect("args"),
+        (8,)
+    );
+}
+
+#[tokio::test]
+async fn events_from_one_publisher_arrive_in_order() {
+    let router = router().await;
+    let p = local(&router).await;
+    let s = Session::builder(router.listeners()[1].url())
+        .serializer(Serializer::MsgPack)
+        .connect()
+        .await
+        .expect("rawsocket");
+    let mut sub = s.subscribe("com.seq").await.expect("subscribe");
+    for i in 0..2000u32 {
+        p.publish("com.seq").args(&(i,)).await.expect("publish");
+    }
+    for i in 0..2000u32 {
+        assert_eq!(
+            next_event(&mut sub).await.args::<(u32,)>().expect("args"),
+            (i,)
+        );
+    }
+}
+
+#[tokio::test]
+async fn retained_events_reach_late_subscribers() {
+    let router = router().await;
+    let p = local(&router).await;
+    p.publish("com.status")
+        .args(&("online",))
+        .retain(true)
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    let s = local(&router).await;
+    let mut sub = s
+        .subscribe("com.status")
+        .get_retained(true)
+        .await
+        .expect("subscribe");
+    let ev = next_event(&mut sub).await;
+    assert_eq!(ev.args::<(String,)>().expect("args").0, "online");
+    assert_eq!(ev.details.retained(), Some(true));
+}
+
+#[tokio::test]
+async fn registration_precedence_exact_prefix_wildcard() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let mut regs = Vec::new();
+    for (uri, policy, name) in [
+        ("a1.b2.c3.d4", MatchPolicy::Exact, "exact"),
+        ("a1.b2", MatchPolicy::Prefix, "short prefix"),
+        ("a1.b2.c3", MatchPolicy::Prefix, "long prefix"),
+        ("a1...d4", MatchPolicy::Wildcard, "loose wildcard"),
+        ("a1.b2..d4", MatchPolicy::Wildcard, "tight wildcard"),
+    ] {
+        let reg = callee
+            .register(uri, move |inv| async move {
+                inv.result_with_kwargs(&(name,), &inv.details.as_dict())
+            })
+            .match_policy(policy)
+            .await
+            .expect("register");
+        regs.push(reg);
+    }
+    let caller = local(&router).await;
+    for (procedure, expected) in [
+        ("a1.b2.c3.d4", "exact"),
+        ("a1.b2.c3.d98", "long prefix"),
+        ("a1.b2.x3.d4", "short prefix"),
+        ("a1.x.c3.d4", "loose wildcard"),
+    ] {
+        let r = caller.call(procedure).await.expect("call");
+        assert_eq!(
+            r.args::<(String,)>().expect("args").0,
+            expected,
+            "{procedure}"
+        );
+    }
+    // Prefixes are string prefixes, as Crossbar.io does it: a1.b2.c3 also covers a1.b2.c33.
+    let r = caller.call("a1.b2.c33.d4").await.expect("call");
+    assert_eq!(r.args::<(String,)>().expect("args").0, "long prefix");
+    drop(regs.remove(1)); // short prefix gone: a1.b2.x3.d4 falls to the tight wildcard
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let r = caller.call("a1.b2.x3.d4").await.expect("call");
+    assert_eq!(r.args::<(String,)>().expect("args").0, "tight wildcard");
+    let r = caller.call("a1.b2.c3.d98").await.expect("call");
+    let details: Dict = r.kwargs().expect("details");
+    assert_eq!(
+        details.get("procedure").and_then(Value::as_str),
+        Some("a1.b2.c3.d98"),
+        "concrete procedure for patterns"
+    );
+}
+
+#[tokio::test]
+async fn shared_registrations_follow_their_invoke_policy() {
+    let router = router().await;
+    let callers = local(&router).await;
+    let mut sessions = Vec::new();
+    let mut regs = Vec::new();
+    for i in 0..3u32 {
+        let s = local(&router).await;
+        for (uri, policy) in [
+            ("rr", InvokePolicy::RoundRobin),
+            ("first", InvokePolicy::First),
+            ("last", InvokePolicy::Last),
+            ("random", InvokePolicy::Random),
+        ] {
+            regs.push(
+                s.register(uri, move |inv| async move { inv.result(&(i,)) })
+                    .invoke(policy)
+                    .await
+                    .expect("shared"),
+            );
+        }
+        sessions.push(s);
+    }
+    let who = |uri: &'static str| {
+        let c = callers.clone();
+        async move {
+            c.call(uri)
+                .await
+                .expect("call")
+                .args::<(u32,)>()
+                .expect("args")
+                .0
+        }
+    };
+    assert_eq!(
+        [
+            who("rr").await,
+            who("rr").await,
+            who("rr").await,
+            who("rr").await
+        ],
+        [0, 1, 2, 0]
+    );
+    assert_eq!(who("first").await, 0);
+    assert_eq!(who("last").await, 2);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..60 {
+        seen.insert(who("random").await);
+    }
+    assert_eq!(seen.len(), 3, "random reaches every callee");
+    // Single registrations conflict; mismatched policies conflict.
+    let other = local(&router).await;
+    let _single = other
+        .register("single", |inv| async move { inv.result(&()) })
+        .await
+        .expect("single");
+    let err = sessions[0]
+        .register("single", |inv| async move { inv.result(&()) })
+        .await
+        .expect_err("taken");
+    assert!(err.is(StandardError::ProcedureAlreadyExists), "{err}");
+    let err = other
+        .register("rr", |inv| async move { inv.result(&()) })
+        .invoke(InvokePolicy::First)
+        .await
+        .expect_err("policy mismatch");
+    assert!(err.is(StandardError::ProcedureAlreadyExists), "{err}");
+}
+
+#[tokio::test]
+async fn progressive_results_and_caller_disclosure() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("count", |inv| async move {
+            for i in 0..3u32 {
+                inv.progress(inv.result(&(i,))?);
+            }
+            inv.result_with_kwargs(&("done",), &inv.details.as_dict())
+        })
+        .disclose_caller(true)
+        .await
+        .expect("register");
+    let caller = local(&router).await;
+    let items: Vec<CallResultSummary> = caller
+        .call("count")
+        .progressive()
+        .map(|r| {
+            let r = r.expect("result");
+            CallResultSummary {
+                progress: r.is_progress(),
+                first: r.payload.args_values().expect("args").first().cloned(),
+            }
+        })
+        .collect()
+        .await;
+    assert_eq!(items.iter().filter(|i| i.progress).count(), 3);
+    assert_eq!(
+        items.last().and_then(|i| i.first.clone()),
+        Some(Value::from("done"))
+    );
+    let r = caller.call("count").await.expect("plain");
+    let details: Dict = r.kwargs().expect("details");
+    assert_eq!(
+        details.get("caller").and_then(Value::as_u64),
+        Some(caller.id().get())
+    );
+}
+
+#[derive(Debug)]
+struct CallResultSummary {
+    progress: bool,
+    first: Option<Value>,
+}
+
+/// A callee that records whether its handler was dropped before finishing.
+async fn slow_callee(
+    router: &Router,
+    uri: &str,
+) -> (Session, wamp::client::Registration, Arc<AtomicUsize>) {
+    let s = local(router).await;
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct Guard(Arc<AtomicUsize>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let d = dropped.clone();
+    let reg = s
+        .register(uri, move |inv| {
+            let guard = Guard(d.clone());
+            async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(guard);
+                inv.result(&())
+            }
+        })
+        .await
+        .expect("register");
+    (s, reg, dropped)
+}
+
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn cancel_timeout_and_callee_loss() {
+    let router = router().await;
+    let caller = local(&router).await;
+
+    // Dropping the call (killnowait) interrupts the callee.
+    let (_c1, _r1, dropped) = slow_callee(&router, "slow.one").await;
+    let call = tokio::spawn({
+        let caller = caller.clone();
+        async move { caller.call("slow.one").await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    call.abort();
+    eventually("the interrupted handler to be dropped", || {
+        dropped.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    // Kill mode: same for the callee.
+    let (_c2, _r2, dropped) = slow_callee(&router, "slow.two").await;
+    let call = tokio::spawn({
+        let caller = caller.clone();
+        async move { caller.call("slow.two").cancel_mode(CancelMode::Kill).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    call.abort();
+    eventually("the killed handler to be dropped", || {
+        dropped.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    // The router enforces CALL.Options.timeout in milliseconds: wamp.error.timeout.
+    let (_c3, _r3, dropped) = slow_callee(&router, "slow.three").await;
+    let raw = caller
+        .call("slow.three")
+        .option("timeout", 200u64)
+        .await
+        .expect_err("router timeout");
+    assert!(raw.is(StandardError::Timeout), "{raw}");
+    eventually("the timed-out handler to be dropped", || {
+        dropped.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    // The callee goes away mid-call: the caller gets wamp.error.canceled at once.
+    let (c4, r4, _dropped) = slow_callee(&router, "slow.four").await;
+    let call = tokio::spawn({
+        let caller = caller.clone();
+        async move { caller.call("slow.four").await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    r4.detach();
+    c4.leave().await.expect("leave");
+    let err = tokio::time::timeout(Duration::from_secs(2), call)
+        .await
+        .expect("no hang")
+        .expect("join")
+        .expect_err("canceled");
+    assert!(err.is(StandardError::Canceled), "{err}");
+}
+
+#[tokio::test]
+async fn realms_are_isolated() {
+    let router = router().await;
+    let one = local(&router).await;
+    let two = Session::builder("memory")
+        .realm("realm2")
+        .connect_with(router.local_transport())
+        .await
+        .expect("realm2");
+    let _reg = one
+        .register("same.name", |inv| async move { inv.result(&("realm1",)) })
+        .await
+        .expect("register");
+    let err = two
+        .call("same.name")
+        .await
+        .expect_err("not visible from realm2");
+    assert!(err.is(StandardError::NoSuchProcedure), "{err}");
+    let mut sub = two.subscribe("same.topic").await.expect("subscribe");
+    one.publish("same.topic")
+        .args(&(1,))
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), sub.next())
+            .await
+            .is_err(),
+        "no cross-realm event"
+    );
+    let err = Session::builder("memory")
+        .realm("realm3")
+        .connect_with(router.local_transport())
+        .await
+        .expect_err("no realm3");
+    assert!(
+        matches!(&err, Error::Aborted { reason, .. } if reason.as_str() == "wamp.error.no_such_realm"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn every_authentication_method_with_right_and_wrong_credentials() {
+    let dave = SigningKey::from_seed([4; 32]);
+    let realm = RealmConfig::new("secure")
+        .without_anonymous()
+        .user("alice", "user", vec![UserAuth::Ticket("t1cket".into())])
+        .user("bob", "user", vec![UserAuth::WampCra("cr4".into())])
+        .user(
+            "carol",
+            "user",
+            vec![UserAuth::WampCraSalted {
+                password: "hunter2".into(),
+                salt: "salt123".into(),
+                iterations: 1000,
+                keylen: 32,
+            }],
+        )
+        .user(
+            "dave",
+            "admin",
+            vec![UserAuth::Cryptosign(vec![dave.public_key_hex()])],
+        )
+        .user(
+            "erin",
+            "user",
+            vec![UserAuth::scram_from_password(
+                "s3cret",
+                Kdf::Argon2id13 {
+                    iterations: 2,
+                    memory: 4096,
+                },
+            )
+            .expect("scram")],
+        )
+        .user(
+            "frank",
+            "user",
+            vec![
+                UserAuth::scram_from_password("s3cret", Kdf::Pbkdf2 { iterations: 4096 })
+                    .expect("scram"),
+            ],
+        );
+    let router = Router::builder()
+        .realm(realm)
+        .rawsocket("127.0.0.1:0".parse().expect("addr"))
+        .start()
+        .await
+        .expect("router");
+    let url = router.listeners()[0].url();
+    let join = |creds: Credentials| {
+        let url = url.clone();
+        async move {
+            Session::builder(url)
+                .realm("secure")
+                .credentials(creds)
+                .connect()
+                .await
+        }
+    };
+    for (who, role, creds) in [
+        ("alice", "user", Credentials::ticket("alice", "t1cket")),
+        ("bob", "user", Credentials::wampcra("bob", "cr4")),
+        ("carol", "user", Credentials::wampcra("carol", "hunter2")),
+        (
+            "dave",
+            "admin",
+            Credentials::cryptosign("dave", dave.clone()),
+        ),
+        ("erin", "user", Credentials::scram("erin", "s3cret")),
+        ("frank", "user", Credentials::scram("frank", "s3cret")),
+    ] {
+        let s = join(creds).await.unwrap_or_else(|e| panic!("{who}: {e}"));
+        assert_eq!(s.welcome_details().authid().as_deref(), Some(who));
+        assert_eq!(s.welcome_details().authrole().as_deref(), Some(role));
+    }
+    for creds in [
+        Credentials::ticket("alice", "wrong"),
+        Credentials::wampcra("bob", "wrong"),
+        Credentials::wampcra("carol", "wrong"),
+        Credentials::cryptosign("dave", SigningKey::from_seed([5; 32])),
+        Credentials::scram("erin", "wrong"),
+        Credentials::ticket("nobody", "x"),
+        Credentials::Anonymous,
+    ] {
+        let what = format!("{creds:?}");
+        let err = join(creds).await.expect_err("refused");
+        assert!(
+            matches!(&err, Error::Aborted { reason, .. } if reason.as_str() == "wamp.error.authentication_failed"),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn misbehaving_clients_are_aborted_and_nobody_else_notices() {
+    let router = Router::builder()
+        .realm(RealmConfig::new("realm1"))
+        .limits(Limits {
+            max_message_size: 64 * 1024,
+            outbound_queue: 16,
+            ..Default::default()
+        })
+        .rawsocket("127.0.0.1:0".parse().expect("addr"))
+        .start()
+        .await
+        .expect("router");
+    let good = local(&router).await;
+    let _reg = good
+        .register("ping", |inv| async move { inv.result(&("pong",)) })
+        .await
+        .expect("register");
+
+    // A second HELLO in an established session.
+    let mut t = router.local_transport();
+    let hello = || Hello {
+        realm: Uri::from_static("realm1"),
+        details: HelloDetails::new(),
+    };
+    t.send(hello().into()).await.expect("hello");
+    assert!(matches!(t.next().await, Some(Ok(Message::Welcome(_)))));
+    t.send(hello().into()).await.expect("hello again");
+    match t.next().await {
+        Some(Ok(Message::Abort(a))) => {
+            assert_eq!(a.reason.as_str(), "wamp.error.protocol_violation")
+        }
+        other => panic!("expected ABORT, got {other:?}"),
+    }
+
+    // A client message the router never accepts from clients.
+    let mut t = router.local_transport();
+    t.send(hello().into()).await.expect("hello");
+    let _welcome = t.next().await;
+    t.send(
+        Welcome {
+            session: Id::MIN,
+            details: WelcomeDetails::new(),
+        }
+        .into(),
+    )
+    .await
+    .expect("welcome from a client");
+    assert!(
+        matches!(t.next().await, Some(Ok(Message::Abort(a))) if a.reason.as_str() == "wamp.error.protocol_violation")
+    );
+
+    // Garbage and oversized messages over a real socket.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = router.listeners()[0].addr;
+    let mut raw = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    raw.write_all(&[0x7f, 0xf1, 0, 0]).await.expect("handshake");
+    let mut reply = [0u8; 4];
+    raw.read_exact(&mut reply).await.expect("reply");
+    let junk = b"[1, \"realm1\", {}";
+    raw.write_all(&[0, 0, 0, junk.len() as u8])
+        .await
+        .expect("header");
+    raw.write_all(junk).await.expect("junk");
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), raw.read_to_end(&mut rest))
+        .await
+        .expect("closed in time");
+
+    // Our client knows the router's limit from the RawSocket handshake and refuses
+    // locally; the session stays up.
+    let big = Session::builder(router.listeners()[0].url())
+        .serializer(Serializer::MsgPack)
+        .connect()
+        .await
+        .expect("connect");
+    let err = big
+        .call("ping")
+        .args(&(vec![7u8; 100_000],))
+        .await
+        .expect_err("too large for the router");
+    assert!(err.to_string().contains("exceeds the maximum"), "{err}");
+    assert!(big.call("ping").await.is_ok());
+    big.leave().await.expect("leave");
+    // A client that ignores the limit is disconnected.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    raw.write_all(&[0x7f, 0xf1, 0, 0]).await.expect("handshake");
+    raw.read_exact(&mut reply).await.expect("reply");
+    raw.write_all(&[0, 0x01, 0x86, 0xa0])
+        .await
+        .expect("a 100000-byte frame header");
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), raw.read_to_end(&mut rest))
+        .await
+        .expect("closed in time");
+
+    // A slow consumer: subscribes and never reads (raw transport, no reader).
+    let mut slow = router.local_transport();
+    slow.send(hello().into()).await.expect("hello");
+    let _welcome = slow.next().await;
+    slow.send(
+        Subscribe {
+            request: Id::MIN,
+            options: SubscribeOptions::new(),
+            topic: Uri::from_static("firehose"),
+        }
+        .into(),
+    )
+    .await
+    .expect("subscribe");
+    for i in 0..2000u32 {
+        good.publish("firehose").args(&(i,)).await.expect("publish");
+    }
+    eventually("the slow consumer to be dropped", || {
+        router.session_count() == 1
+    })
+    .await;
+    drop(slow);
+
+    // The well-behaved session never noticed.
+    let r = good.call("ping").await.expect("still fine");
+    assert_eq!(r.args::<(String,)>().expect("args").0, "pong");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_says_goodbye_to_everyone() {
+    let router = router().await;
+    let a = local(&router).await;
+    let b = Session::builder(router.listeners()[0].url())
+        .connect()
+        .await
+        .expect("ws");
+    assert_eq!(router.session_count(), 2);
+    router.shutdown(Duration::from_secs(5)).await;
+    for s in [&a, &b] {
+        let mut state = s.state();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while !matches!(&*state.borrow_and_update(), SessionState::Closed(r) if r.contains("system_shutdown")) {
+                state.changed().await.expect("state");
+            }
+        })
+        .await
+        .expect("closed with system_shutdown");
+    }
+    assert!(
+        Session::builder(router.listeners()[0].url())
+            .connect()
+            .await
+            .is_err(),
+        "listeners closed"
+    );
+}
