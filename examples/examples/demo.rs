@@ -81,15 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connect_with(router.local_transport())
         .await?;
     println!("callee joined in-process (session {})", callee.id());
-    let _orders = callee
-        .register("com.shop.place_order", |inv| place_order(inv))
-        .await?;
-    let _countdown = callee
-        .register("com.shop.count_down", |inv| count_down(inv))
-        .await?;
-    let _slow = callee
-        .register("com.shop.very_slow", |inv| very_slow(inv))
-        .await?;
+    let _orders = callee.register("com.shop.place_order", place_order).await?;
+    let _countdown = callee.register("com.shop.count_down", count_down).await?;
+    let _slow = callee.register("com.shop.very_slow", very_slow).await?;
 
     let caller = Session::builder(&ws_url)
         .serializer(Serializer::MsgPack)
