@@ -523,3 +523,18 @@ async fn connection_errors_are_clear() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn progressive_call_invocations_need_a_dealer_that_announces_them() {
+    // Crossbar.io 26 does not implement progressive call invocations: refused locally,
+    // as the spec requires, instead of sending CALL with progress.
+    let xb = crossbar();
+    let s = connect(&xb.ws, Serializer::Json).await;
+    let err = s
+        .call(unique("test.stream"))
+        .args(&(1,))
+        .stream_input()
+        .err()
+        .expect("refused");
+    assert!(err.is(StandardError::FeatureNotSupported), "{err}");
+}

@@ -835,3 +835,53 @@ async fn graceful_shutdown_says_goodbye_to_everyone() {
         "listeners closed"
     );
 }
+
+#[tokio::test]
+async fn progressive_call_invocations_stream_the_arguments() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("sum.stream", |inv| async move {
+            let mut total: i64 = inv.args::<(i64,)>().map(|a| a.0).unwrap_or(0);
+            let mut chunks = 1;
+            if inv.has_more_input() {
+                while let Some(chunk) = inv.next_chunk().await {
+                    total += chunk.args::<(i64,)>().map(|a| a.0).unwrap_or(0);
+                    chunks += 1;
+                }
+            }
+            inv.result(&(total, chunks))
+        })
+        .await
+        .expect("register");
+    let caller = Session::builder(router.listeners()[0].url())
+        .serializer(Serializer::Cbor)
+        .connect()
+        .await
+        .expect("ws");
+    let call = caller
+        .call("sum.stream")
+        .args(&(1,))
+        .stream_input()
+        .expect("supported by our router");
+    for n in 2..=4 {
+        call.send(call.encode(&(n,)).expect("encode"))
+            .expect("chunk");
+    }
+    let result = call
+        .finish(Payload::encode_args(Serializer::Cbor, &(5,)).expect("encode"))
+        .await
+        .expect("result");
+    assert_eq!(result.args::<(i64, u32)>().expect("args"), (15, 5));
+    // An ordinary call to the same procedure still works.
+    assert_eq!(
+        caller
+            .call("sum.stream")
+            .args(&(7,))
+            .await
+            .expect("call")
+            .args::<(i64, u32)>()
+            .expect("args"),
+        (7, 1)
+    );
+}

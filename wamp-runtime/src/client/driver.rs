@@ -173,8 +173,15 @@ pub(crate) struct Driver {
     registrations: HashMap<Id, Registration>,
     registration_ids: HashMap<u64, Id>,
     unregistering: HashMap<Id, UnitReply>,
-    invocations: HashMap<Id, tokio::task::AbortHandle>,
+    invocations: HashMap<Id, Running>,
     leaving: Option<UnitReply>,
+}
+
+/// A running invocation: its task, and where further input chunks go (progressive call
+/// invocations).
+struct Running {
+    task: tokio::task::AbortHandle,
+    chunks: Option<mpsc::UnboundedSender<Payload>>,
 }
 
 /// Why the connection ended.
@@ -253,8 +260,8 @@ impl Driver {
     }
 
     fn stop_invocations(&mut self) {
-        for (_, task) in self.invocations.drain() {
-            task.abort();
+        for (_, running) in self.invocations.drain() {
+            running.task.abort();
         }
     }
 
@@ -852,8 +859,8 @@ impl Driver {
             },
             Message::Invocation(m) => self.on_invocation(m).await,
             Message::Interrupt(m) => {
-                if let Some(task) = self.invocations.remove(&m.request) {
-                    task.abort();
+                if let Some(running) = self.invocations.remove(&m.request) {
+                    running.task.abort();
                     let reply = error_reply(
                         MessageType::Invocation,
                         m.request,
@@ -958,6 +965,17 @@ impl Driver {
     }
 
     async fn on_invocation(&mut self, m: crate::protocol::Invocation) {
+        // A further input chunk of a progressive call invocation already running.
+        if let Some(running) = self.invocations.get_mut(&m.request) {
+            let more = m.details.progress().unwrap_or(false);
+            if let Some(chunks) = &running.chunks {
+                let _ = chunks.send(m.payload);
+            }
+            if !more {
+                running.chunks = None; // the final chunk: the handler's input ends
+            }
+            return;
+        }
         let Some(reg) = self.registrations.get(&m.registration) else {
             let reply = error_reply(
                 MessageType::Invocation,
@@ -976,6 +994,12 @@ impl Driver {
             .procedure()
             .unwrap_or_else(|| reg.procedure.clone());
         let request = m.request;
+        let (chunks_tx, chunks_rx) = if m.details.progress().unwrap_or(false) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         let invocation = Invocation {
             request,
             registration: m.registration,
@@ -984,6 +1008,7 @@ impl Driver {
             details: m.details,
             serializer: self.serializer,
             commands: commands.clone(),
+            chunks: tokio::sync::Mutex::new(chunks_rx),
         };
         let handler = reg.handler.clone();
         let task = tokio::spawn(async move {
@@ -1019,7 +1044,13 @@ impl Driver {
             };
             let _ = commands.send(Command::InvocationDone { request, msg });
         });
-        self.invocations.insert(request, task.abort_handle());
+        self.invocations.insert(
+            request,
+            Running {
+                task: task.abort_handle(),
+                chunks: chunks_tx,
+            },
+        );
     }
 
     fn fail_everything(&mut self, reason: &str) {

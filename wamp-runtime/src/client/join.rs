@@ -14,6 +14,7 @@ pub(crate) fn client_roles() -> Dict {
         Role::Caller.as_str().into(),
         options::role_entry(&[
             "progressive_call_results",
+            "progressive_call_invocations",
             "call_canceling",
             "call_timeout",
             "caller_identification",
@@ -23,6 +24,7 @@ pub(crate) fn client_roles() -> Dict {
         Role::Callee.as_str().into(),
         options::role_entry(&[
             "progressive_call_results",
+            "progressive_call_invocations",
             "call_canceling",
             "caller_identification",
             "pattern_based_registration",

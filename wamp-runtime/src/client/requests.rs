@@ -164,6 +164,123 @@ impl CallRequest {
     }
 }
 
+impl CallRequest {
+    /// Streams the arguments in chunks (progressive call invocation): the payload set on
+    /// this request is the first chunk, [`StreamingCall::send`] adds more, and
+    /// [`StreamingCall::finish`] sends the last one and waits for the result. Needs a
+    /// dealer that announces `progressive_call_invocations`.
+    pub fn stream_input(self) -> Result<StreamingCall, Error> {
+        if !self
+            .session
+            .router_has_feature(Role::Dealer, "progressive_call_invocations")
+        {
+            return Err(Error::Wamp(super::WampError::with_payload(
+                Uri::from_static("wamp.error.feature_not_supported"),
+                Payload::from_values(
+                    vec!["the router does not support progressive call invocations".into()],
+                    Dict::new(),
+                ),
+            )));
+        }
+        let procedure = Uri::new(&self.procedure)?;
+        let first = self.payload?;
+        let request = self.session.next_request();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let options = self.options.with_progress(true);
+        let msg = Call {
+            request,
+            options: options.clone(),
+            procedure: procedure.clone(),
+            payload: first,
+        }
+        .into();
+        self.session.send(Command::Call {
+            request,
+            msg,
+            reply: tx,
+        })?;
+        let guard = CancelGuard {
+            session: self.session.clone(),
+            request,
+            mode: self.cancel_mode,
+            armed: true,
+        };
+        Ok(StreamingCall {
+            session: self.session,
+            procedure,
+            options,
+            request,
+            rx,
+            guard,
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// A call whose arguments are still being sent. Dropping it cancels the call.
+pub struct StreamingCall {
+    session: Session,
+    procedure: Uri,
+    options: CallOptions,
+    request: Id,
+    rx: mpsc::UnboundedReceiver<Result<CallResult, Error>>,
+    guard: CancelGuard,
+    timeout: Option<Duration>,
+}
+
+impl StreamingCall {
+    fn chunk(&self, payload: Payload, more: bool) -> Result<(), Error> {
+        let mut options = self.options.clone();
+        if !more {
+            options.0.remove("progress");
+        }
+        let msg = Call {
+            request: self.request,
+            options,
+            procedure: self.procedure.clone(),
+            payload,
+        }
+        .into();
+        self.session.send(Command::Send(msg))
+    }
+
+    /// Encodes positional arguments for a chunk in the session's serializer.
+    pub fn encode<A: Serialize + ?Sized>(&self, args: &A) -> Result<Payload, Error> {
+        Ok(Payload::encode_args(self.session.serializer(), args)?)
+    }
+
+    /// Sends one more chunk.
+    pub fn send(&self, payload: Payload) -> Result<(), Error> {
+        self.chunk(payload, true)
+    }
+
+    /// Sends the final chunk and waits for the result.
+    pub async fn finish(mut self, payload: Payload) -> Result<CallResult, Error> {
+        self.chunk(payload, false)?;
+        let rx = &mut self.rx;
+        let session = self.session.clone();
+        let wait = async {
+            loop {
+                match rx.recv().await {
+                    Some(Ok(r)) if r.is_progress() => continue,
+                    Some(result) => return result,
+                    None => return Err(session.not_connected()),
+                }
+            }
+        };
+        let result = match self.timeout {
+            Some(t) => tokio::time::timeout(t, wait)
+                .await
+                .unwrap_or(Err(Error::Timeout(t))),
+            None => wait.await,
+        };
+        if !matches!(result, Err(Error::Timeout(_))) {
+            self.guard.armed = false;
+        }
+        result
+    }
+}
+
 struct Started {
     rx: mpsc::UnboundedReceiver<Result<CallResult, Error>>,
     guard: CancelGuard,

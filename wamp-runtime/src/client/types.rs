@@ -79,6 +79,8 @@ pub struct Invocation {
     pub details: InvocationDetails,
     pub(crate) serializer: Serializer,
     pub(crate) commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    /// Further input chunks, when the caller streams its arguments.
+    pub(crate) chunks: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>>,
 }
 
 impl Invocation {
@@ -90,6 +92,20 @@ impl Invocation {
     /// The keyword arguments as a Rust type.
     pub fn kwargs<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
         self.payload.kwargs()
+    }
+
+    /// Whether the caller is streaming its arguments (progressive call invocation): the
+    /// first chunk is [`Invocation::payload`], further ones come from
+    /// [`Invocation::next_chunk`].
+    pub fn has_more_input(&self) -> bool {
+        self.details.progress().unwrap_or(false)
+    }
+
+    /// The next input chunk of a progressive call invocation, the caller's final chunk
+    /// included; `None` once the input has ended (or for an ordinary invocation).
+    pub async fn next_chunk(&self) -> Option<Payload> {
+        let mut guard = self.chunks.lock().await;
+        guard.as_mut()?.recv().await
     }
 
     /// Whether the caller asked for progressive results.

@@ -210,8 +210,12 @@ impl Broker {
                 || exclude_authid.contains(&peer.authid)
                 || exclude_authrole.contains(&peer.authrole);
             let eligible = eligible.as_ref().is_none_or(|e| e.contains(&peer.id))
-                && eligible_authid.as_ref().is_none_or(|e| e.contains(&peer.authid))
-                && eligible_authrole.as_ref().is_none_or(|e| e.contains(&peer.authrole));
+                && eligible_authid
+                    .as_ref()
+                    .is_none_or(|e| e.contains(&peer.authid))
+                && eligible_authrole
+                    .as_ref()
+                    .is_none_or(|e| e.contains(&peer.authrole));
             eligible && !excluded
         };
         let deliver = |sub: &Subscription| {
