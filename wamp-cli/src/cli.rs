@@ -1,0 +1,359 @@
+//! The command-line surface: clap definitions only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Shown at the end of `wamp --help`.
+const MAIN_AFTER_HELP: &str = "\
+Arguments are JSON values: a string is written '\"text\"', a number 5 or -5, and binary data
+uses WAMP's JSON convention, a string of \\u0000 followed by base64. Results and events are
+printed as one JSON line each, in the same convention.
+
+Environment variables stand for the common options (a flag wins over its variable):
+  WAMP_URL, WAMP_REALM, WAMP_SERIALIZER, WAMP_TICKET, WAMP_WAMPCRA, WAMP_CRYPTOSIGN, WAMP_CA.
+RUST_LOG sets the log level of the diagnostics on stderr (default: warn).
+
+Exit status:
+  0  success
+  1  the router or the callee answered with an error (application errors, no_such_procedure,
+     canceled, timeout, not_authorized, ...)
+  2  bad usage or bad input (an option, an ARG that is not JSON, an invalid URI)
+  3  could not connect, join or authenticate, or the connection was lost
+On failure stdout stays empty and stderr has one line starting with 'wamp: '.
+`subscribe` and `register` reconnect by themselves when the connection is lost (only the first
+connection failing exits 3); `call` and `publish` do not.";
+
+/// Shown at the end of `wamp call --help` and `wamp publish --help`.
+const SEE_MAIN_HELP: &str = "\
+See `wamp --help` for the JSON conventions, the environment variables and the exit statuses.";
+
+/// Shown at the end of `wamp register --help`.
+const REGISTER_AFTER_HELP: &str = "\
+Each invocation runs CMD with `sh -c CMD`, concurrently with other invocations. CMD reads one
+JSON line on stdin:
+  {\"args\":[...],\"kwargs\":{...},\"details\":{...,\"procedure\":\"URI\"}}
+Its result is what it prints on stdout when it exits with status 0:
+  - a JSON object with an \"args\" array and/or a \"kwargs\" object (and no other keys) is the
+    result's arguments and keyword arguments;
+  - any other JSON value is the single positional result;
+  - no output (only whitespace) is an empty result.
+A non-zero exit status, a signal, or output that is not JSON fails the call with the error URI
+com.wamp_cli.exec_failed, arguments [\"what went wrong\"] and keyword arguments
+{\"status\":N,\"stderr\":\"...\"} (status is null when CMD was killed by a signal, then
+\"signal\" holds the signal number; \"stdout\" is added when the output was invalid).
+When the caller cancels the call or it times out, CMD and every process it started (its
+process group) are killed.
+
+The procedure stays registered across connection losses: on a lost connection `wamp register`
+reconnects with exponential backoff (0.5 s doubling up to 10 s, with jitter), registers again,
+and logs one line per attempt on stderr.
+See `wamp --help` for the JSON conventions, the environment variables and the exit statuses.";
+
+/// Shown at the end of `wamp subscribe --help`.
+const SUBSCRIBE_AFTER_HELP: &str = "\
+Each event is printed as one JSON line:
+  {\"args\":[...],\"kwargs\":{...},\"details\":{\"topic\":\"URI\",...}}
+details always has the concrete topic, and the publisher's identity when the router discloses it.
+
+On a lost connection `wamp subscribe` reconnects with exponential backoff (0.5 s doubling up to
+10 s, with jitter), subscribes again, and logs one line per attempt on stderr. Events published
+while disconnected are not received. A subscription the router refuses or revokes exits 1.
+See `wamp --help` for the JSON conventions, the environment variables and the exit statuses.";
+
+/// `wamp`: call, publish, subscribe and register on a WAMP router from the shell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wamp",
+    version,
+    about = "Call, publish, subscribe and register on a WAMP v2 router from the shell.",
+    after_help = MAIN_AFTER_HELP,
+    subcommand_required = true,
+    arg_required_else_help = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Where and how to connect.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes, before or after the subcommand's name.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
+pub struct ConnectionArgs {
+    /// Router URL: ws://, wss://, RawSocket tcp:// or tcps:// (rs:// and rss:// are aliases).
+    #[arg(
+        long,
+        global = true,
+        env = "WAMP_URL",
+        value_name = "URL",
+        default_value = "ws://127.0.0.1:8080/ws"
+    )]
+    pub url: String,
+
+    /// Realm to join.
+    #[arg(
+        long,
+        global = true,
+        env = "WAMP_REALM",
+        value_name = "REALM",
+        default_value = "realm1"
+    )]
+    pub realm: String,
+
+    /// Serializer to use.
+    #[arg(
+        long,
+        global = true,
+        env = "WAMP_SERIALIZER",
+        value_enum,
+        default_value_t = SerializerArg::Json
+    )]
+    pub serializer: SerializerArg,
+
+    /// Authenticate with WAMP-Ticket.
+    #[arg(
+        long,
+        global = true,
+        env = "WAMP_TICKET",
+        value_name = "AUTHID:SECRET",
+        hide_env_values = true
+    )]
+    pub ticket: Option<String>,
+
+    /// Authenticate with WAMP-CRA (the secret, or the password of a salted user).
+    #[arg(
+        long,
+        global = true,
+        env = "WAMP_WAMPCRA",
+        value_name = "AUTHID:SECRET",
+        hide_env_values = true
+    )]
+    pub wampcra: Option<String>,
+
+    /// Authenticate with WAMP-Cryptosign, from the Ed25519 seed (32 bytes, in hex).
+    #[arg(
+        long,
+        global = true,
+        env = "WAMP_CRYPTOSIGN",
+        value_name = "AUTHID:SEED_HEX",
+        hide_env_values = true
+    )]
+    pub cryptosign: Option<String>,
+
+    /// A PEM file of CA certificates to trust for wss:// and tcps:// (besides the bundled
+    /// web roots).
+    #[arg(long, global = true, env = "WAMP_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Do not verify the router's TLS certificate (testing only).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// Limit for connecting and joining, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub connect_timeout: u64,
+}
+
+/// The serializers, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SerializerArg {
+    /// JSON.
+    Json,
+    /// MessagePack.
+    Msgpack,
+    /// CBOR.
+    Cbor,
+}
+
+/// How a topic or procedure URI is matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum MatchArg {
+    /// The URI as is.
+    #[default]
+    Exact,
+    /// Every URI starting with the given one.
+    Prefix,
+    /// Every URI whose non-empty components are equal (`com..update`).
+    Wildcard,
+}
+
+/// How a shared registration picks a callee.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum InvokeArg {
+    /// Only one callee may register.
+    #[default]
+    Single,
+    /// Callees take turns.
+    Roundrobin,
+    /// A callee picked at random.
+    Random,
+    /// The callee that registered first.
+    First,
+    /// The callee that registered last.
+    Last,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Call a procedure and print its result as one JSON line {"args":[...],"kwargs":{...}}.
+    #[command(after_help = SEE_MAIN_HELP)]
+    Call(CallArgs),
+    /// Publish an event.
+    #[command(after_help = SEE_MAIN_HELP)]
+    Publish(PublishArgs),
+    /// Subscribe to a topic and print each event as one JSON line.
+    #[command(after_help = SUBSCRIBE_AFTER_HELP)]
+    Subscribe(SubscribeArgs),
+    /// Register a procedure answered by running a shell command.
+    #[command(after_help = REGISTER_AFTER_HELP)]
+    Register(RegisterArgs),
+}
+
+/// `wamp call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The procedure.
+    #[arg(value_name = "URI")]
+    pub procedure: String,
+
+    /// Positional arguments, each a JSON value ('"text"', 5, -5, [1,2], {"a":1}, null).
+    #[arg(value_name = "ARG", allow_negative_numbers = true)]
+    pub args: Vec<String>,
+
+    /// Keyword arguments, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub kwargs: Option<String>,
+
+    /// Ask for progressive results and print each as it arrives, with "progress":true,
+    /// before the final result.
+    #[arg(long)]
+    pub progress: bool,
+
+    /// Give up after this many milliseconds: the call is canceled and fails (exit 1).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+
+    /// Ask the router to disclose our identity to the callee.
+    #[arg(long)]
+    pub disclose_me: bool,
+}
+
+/// `wamp publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The topic.
+    #[arg(value_name = "TOPIC")]
+    pub topic: String,
+
+    /// Positional arguments, each a JSON value ('"text"', 5, -5, [1,2], {"a":1}, null).
+    #[arg(value_name = "ARG", allow_negative_numbers = true)]
+    pub args: Vec<String>,
+
+    /// Keyword arguments, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub kwargs: Option<String>,
+
+    /// Ask the router to acknowledge, and print {"publication":ID}.
+    #[arg(long)]
+    pub acknowledge: bool,
+
+    /// Whether to leave this session out of the receivers (the router's default: true).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub exclude_me: Option<bool>,
+
+    /// Ask the router to retain the event for subscribers that come later.
+    #[arg(long)]
+    pub retain: bool,
+
+    /// Ask the router to disclose our identity to subscribers.
+    #[arg(long)]
+    pub disclose_me: bool,
+}
+
+/// `wamp subscribe`.
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    /// The topic (or pattern, with --match).
+    #[arg(value_name = "TOPIC")]
+    pub topic: String,
+
+    /// How the topic is matched.
+    #[arg(long = "match", value_enum, default_value_t = MatchArg::Exact)]
+    pub match_policy: MatchArg,
+
+    /// Exit (status 0) after this many events.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Ask for the topic's retained event, if any, right away.
+    #[arg(long)]
+    pub get_retained: bool,
+}
+
+/// `wamp register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The procedure (or pattern, with --match).
+    #[arg(value_name = "URI")]
+    pub procedure: String,
+
+    /// The shell command that answers each invocation (run with `sh -c`).
+    #[arg(long, value_name = "CMD")]
+    pub exec: String,
+
+    /// How the procedure URI is matched.
+    #[arg(long = "match", value_enum, default_value_t = MatchArg::Exact)]
+    pub match_policy: MatchArg,
+
+    /// How the router picks a callee when several register the same URI.
+    #[arg(long, value_enum, default_value_t = InvokeArg::Single)]
+    pub invoke: InvokeArg,
+}
+
+impl From<MatchArg> for wamp::protocol::MatchPolicy {
+    fn from(m: MatchArg) -> Self {
+        match m {
+            MatchArg::Exact => wamp::protocol::MatchPolicy::Exact,
+            MatchArg::Prefix => wamp::protocol::MatchPolicy::Prefix,
+            MatchArg::Wildcard => wamp::protocol::MatchPolicy::Wildcard,
+        }
+    }
+}
+
+impl From<InvokeArg> for wamp::protocol::InvokePolicy {
+    fn from(i: InvokeArg) -> Self {
+        match i {
+            InvokeArg::Single => wamp::protocol::InvokePolicy::Single,
+            InvokeArg::Roundrobin => wamp::protocol::InvokePolicy::RoundRobin,
+            InvokeArg::Random => wamp::protocol::InvokePolicy::Random,
+            InvokeArg::First => wamp::protocol::InvokePolicy::First,
+            InvokeArg::Last => wamp::protocol::InvokePolicy::Last,
+        }
+    }
+}
+
+impl From<SerializerArg> for wamp::Serializer {
+    fn from(s: SerializerArg) -> Self {
+        match s {
+            SerializerArg::Json => wamp::Serializer::Json,
+            SerializerArg::Msgpack => wamp::Serializer::MsgPack,
+            SerializerArg::Cbor => wamp::Serializer::Cbor,
+        }
+    }
+}
