@@ -95,15 +95,16 @@ pub struct ConnectionArgs {
     )]
     pub url: String,
 
-    /// Realm to join.
+    /// Realm to join (for `wamp router`: a realm to serve; repeatable).
     #[arg(
         long,
         global = true,
         env = "WAMP_REALM",
         value_name = "REALM",
-        default_value = "realm1"
+        default_value = "realm1",
+        action = clap::ArgAction::Append
     )]
-    pub realm: String,
+    pub realm: Vec<String>,
 
     /// Serializer to use.
     #[arg(
@@ -219,6 +220,57 @@ pub enum Command {
     /// Register a procedure answered by running a shell command.
     #[command(after_help = REGISTER_AFTER_HELP)]
     Register(RegisterArgs),
+    /// Run a WAMP router (broker and dealer).
+    #[command(after_help = ROUTER_AFTER_HELP)]
+    Router(RouterArgs),
+}
+
+const ROUTER_AFTER_HELP: &str = "\
+With no options: realm realm1, anonymous sessions, WebSocket on 127.0.0.1:8080 at /ws and
+RawSocket on 127.0.0.1:8081, JSON, MessagePack and CBOR. One line per listener is printed
+once it accepts connections. SIGINT and SIGTERM shut the router down cleanly (GOODBYE to
+every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
+
+--config FILE (TOML) sets everything; --ws, --rawsocket and --realm then add to it:
+
+  [limits]
+  max_message_size = 16777216      # bytes
+  outbound_queue = 4096            # messages before a session counts as a slow consumer
+
+  [[listener]]
+  kind = \"websocket\"               # or \"rawsocket\"
+  address = \"0.0.0.0:8443\"
+  tls = { certificate = \"server.crt\", key = \"server.key\" }   # optional, PEM files
+
+  [[realm]]
+  name = \"realm1\"
+  anonymous = \"anonymous\"          # role for anonymous sessions; leave out to refuse them
+
+  [[realm.user]]
+  authid = \"alice\"
+  role = \"user\"
+  ticket = \"secret\"                # and/or any of:
+  # wampcra = \"secret\"
+  # wampcra_salted = { password = \"pw\", salt = \"salt\", iterations = 1000, keylen = 32 }
+  # cryptosign = [\"<hex public key>\"]
+  # scram = { password = \"pw\", kdf = \"argon2id13\", iterations = 2, memory = 65536 }
+
+A bad file is refused with the file, line and reason (exit 2).";
+
+/// `wamp router`.
+#[derive(Debug, Args)]
+pub struct RouterArgs {
+    /// WebSocket listener address (path /ws). Default 127.0.0.1:8080 without --config.
+    #[arg(long, value_name = "ADDR")]
+    pub ws: Option<std::net::SocketAddr>,
+
+    /// RawSocket listener address. Default 127.0.0.1:8081 without --config.
+    #[arg(long, value_name = "ADDR")]
+    pub rawsocket: Option<std::net::SocketAddr>,
+
+    /// Configuration file (TOML): listeners, TLS, realms, users, limits.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// `wamp call`.

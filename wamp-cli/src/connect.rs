@@ -27,8 +27,14 @@ impl Target {
     /// came from the command line and which from environment variables.
     pub fn new(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Self, Failure> {
         TransportUrl::parse(&args.url).map_err(|e| Failure::usage(e.to_string()))?;
-        wamp::Uri::new(&args.realm)
-            .map_err(|e| Failure::usage(format!("invalid realm {:?}: {e}", args.realm)))?;
+        // Several --realm: the last one counts (only `wamp router` serves several).
+        let realm = args
+            .realm
+            .last()
+            .cloned()
+            .unwrap_or_else(|| "realm1".into());
+        wamp::Uri::new(&realm)
+            .map_err(|e| Failure::usage(format!("invalid realm {realm:?}: {e}")))?;
         let mut tls = TlsClientConfig::new();
         if let Some(ca) = &args.ca {
             tls = tls
@@ -39,7 +45,7 @@ impl Target {
             tls = tls.dangerous_accept_invalid_certs(true);
         }
         let builder = Session::builder(args.url.clone())
-            .realm(args.realm.clone())
+            .realm(realm.clone())
             .serializer(args.serializer.into())
             .credentials(credentials(args, matches)?)
             .tls(tls)
@@ -48,7 +54,7 @@ impl Target {
         Ok(Target {
             builder,
             url: args.url.clone(),
-            realm: args.realm.clone(),
+            realm,
         })
     }
 

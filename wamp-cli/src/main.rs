@@ -10,6 +10,7 @@ mod exit;
 mod json;
 mod output;
 mod reconnect;
+mod router_config;
 mod signals;
 
 use std::io::IsTerminal as _;

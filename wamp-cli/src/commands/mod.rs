@@ -3,6 +3,7 @@
 pub mod call;
 pub mod publish;
 pub mod register;
+pub mod router;
 pub mod subscribe;
 
 use std::time::Duration;
@@ -16,8 +17,12 @@ use crate::exit::Failure;
 
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli, matches: &ArgMatches) -> Result<(), Failure> {
+    if let Command::Router(args) = cli.command {
+        return router::run(args, &cli.connection.realm, matches).await;
+    }
     let target = Target::new(&cli.connection, matches)?;
     match cli.command {
+        Command::Router(_) => Ok(()),
         Command::Call(args) => call::run(&target, args).await,
         Command::Publish(args) => publish::run(&target, args).await,
         Command::Subscribe(args) => subscribe::run(&target, args).await,

@@ -1,0 +1,286 @@
+//! `wamp router --config FILE`: the TOML file format and its translation into a router
+//! builder. Errors name the file, the line and the reason.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use wamp::auth::scram::Kdf;
+use wamp::router::{Limits, RealmConfig, RouterBuilder, UserAuth};
+use wamp::transport::tls::TlsServerConfig;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    limits: Option<LimitsConfig>,
+    #[serde(default, rename = "listener")]
+    listeners: Vec<ListenerConfig>,
+    #[serde(default, rename = "realm")]
+    realms: Vec<RealmFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsConfig {
+    max_message_size: Option<usize>,
+    outbound_queue: Option<usize>,
+}
+
+/// A listener.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    kind: ListenerKind,
+    address: SocketAddr,
+    tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ListenerKind {
+    Websocket,
+    Rawsocket,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFiles {
+    certificate: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealmFile {
+    name: String,
+    anonymous: Option<String>,
+    #[serde(default, rename = "user")]
+    users: Vec<UserFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    authid: String,
+    role: String,
+    ticket: Option<String>,
+    wampcra: Option<String>,
+    wampcra_salted: Option<SaltedCra>,
+    cryptosign: Option<Vec<String>>,
+    scram: Option<ScramFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaltedCra {
+    password: String,
+    salt: String,
+    iterations: u32,
+    keylen: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScramFile {
+    password: String,
+    kdf: String,
+    iterations: u32,
+    memory: Option<u32>,
+}
+
+impl Config {
+    /// Reads and checks a file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| located(path, &text, &e))?;
+        for realm in &config.realms {
+            wamp::Uri::new(&realm.name)
+                .map_err(|e| format!("{}: realm {:?}: {e}", path.display(), realm.name))?;
+            for user in &realm.users {
+                let none = user.ticket.is_none()
+                    && user.wampcra.is_none()
+                    && user.wampcra_salted.is_none()
+                    && user.cryptosign.is_none()
+                    && user.scram.is_none();
+                if none {
+                    return Err(format!(
+                        "{}: realm {:?}, user {:?}: no authentication method (ticket, wampcra, wampcra_salted, cryptosign or scram)",
+                        path.display(),
+                        realm.name,
+                        user.authid
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Adds what the file configures to a router builder.
+    pub fn apply(&self, path: &Path, mut builder: RouterBuilder) -> Result<RouterBuilder, String> {
+        if let Some(l) = &self.limits {
+            let mut limits = Limits::default();
+            if let Some(m) = l.max_message_size {
+                limits.max_message_size = m;
+            }
+            if let Some(q) = l.outbound_queue {
+                limits.outbound_queue = q.max(1);
+            }
+            builder = builder.limits(limits);
+        }
+        for l in &self.listeners {
+            let tls = l
+                .tls
+                .as_ref()
+                .map(|t| {
+                    TlsServerConfig::from_pem_files(
+                        resolve(path, &t.certificate),
+                        resolve(path, &t.key),
+                    )
+                })
+                .transpose()
+                .map_err(|e| format!("{}: listener {}: {e}", path.display(), l.address))?;
+            builder = match (l.kind, tls) {
+                (ListenerKind::Websocket, None) => builder.websocket(l.address),
+                (ListenerKind::Websocket, Some(tls)) => builder.websocket_tls(l.address, tls),
+                (ListenerKind::Rawsocket, None) => builder.rawsocket(l.address),
+                (ListenerKind::Rawsocket, Some(tls)) => builder.rawsocket_tls(l.address, tls),
+            };
+        }
+        for realm in &self.realms {
+            let mut config = RealmConfig::new(&realm.name);
+            config.anonymous_role = realm.anonymous.clone();
+            let mut users = HashMap::new();
+            for user in &realm.users {
+                let auth = user_auth(user).map_err(|e| {
+                    format!(
+                        "{}: realm {:?}, user {:?}: {e}",
+                        path.display(),
+                        realm.name,
+                        user.authid
+                    )
+                })?;
+                users.insert(
+                    user.authid.clone(),
+                    wamp::router::User {
+                        role: user.role.clone(),
+                        auth,
+                    },
+                );
+            }
+            config.users = users;
+            builder = builder.realm(config);
+        }
+        Ok(builder)
+    }
+
+    /// Whether the file configures any listener.
+    pub fn has_listeners(&self) -> bool {
+        !self.listeners.is_empty()
+    }
+
+    /// Whether the file configures any realm.
+    pub fn has_realms(&self) -> bool {
+        !self.realms.is_empty()
+    }
+}
+
+fn user_auth(user: &UserFile) -> Result<Vec<UserAuth>, String> {
+    let mut auth = Vec::new();
+    if let Some(t) = &user.ticket {
+        auth.push(UserAuth::Ticket(t.as_str().into()));
+    }
+    if let Some(s) = &user.wampcra {
+        auth.push(UserAuth::WampCra(s.as_str().into()));
+    }
+    if let Some(s) = &user.wampcra_salted {
+        auth.push(UserAuth::WampCraSalted {
+            password: s.password.as_str().into(),
+            salt: s.salt.clone(),
+            iterations: s.iterations,
+            keylen: s.keylen,
+        });
+    }
+    if let Some(keys) = &user.cryptosign {
+        for k in keys {
+            if hex::decode(k).map(|b| b.len()) != Ok(32) {
+                return Err(format!("cryptosign key {k:?} is not 32 bytes of hex"));
+            }
+        }
+        auth.push(UserAuth::Cryptosign(keys.clone()));
+    }
+    if let Some(s) = &user.scram {
+        let kdf = match s.kdf.as_str() {
+            "argon2id13" => Kdf::Argon2id13 {
+                iterations: s.iterations,
+                memory: s.memory.ok_or("scram with argon2id13 needs memory (KiB)")?,
+            },
+            "pbkdf2" => Kdf::Pbkdf2 {
+                iterations: s.iterations,
+            },
+            other => {
+                return Err(format!(
+                    "unknown scram kdf {other:?} (argon2id13 or pbkdf2)"
+                ))
+            }
+        };
+        auth.push(UserAuth::scram_from_password(&s.password, kdf).map_err(|e| e.to_string())?);
+    }
+    Ok(auth)
+}
+
+/// Relative certificate paths are relative to the config file.
+fn resolve(config: &Path, file: &Path) -> PathBuf {
+    if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        config.parent().unwrap_or(Path::new(".")).join(file)
+    }
+}
+
+/// `file:line:column: reason` from a TOML error.
+fn located(path: &Path, text: &str, e: &toml::de::Error) -> String {
+    let reason = e.message();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{}:{line}:{column}: {reason}", path.display())
+        }
+        None => format!("{}: {reason}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "wamp-cli-config-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::write(&dir, text).map_err(|e| e.to_string())?;
+        let result = Config::load(&dir);
+        let _ = std::fs::remove_file(&dir);
+        result
+    }
+
+    #[test]
+    fn errors_name_line_and_reason() {
+        let err = parse("[[listener]]\nkind = \"websocket\"\naddress = \"nonsense\"\n")
+            .expect_err("bad address");
+        assert!(err.contains(":3:"), "{err}");
+        let err = parse("[[realm]]\nname = \"r\"\nbogus = 1\n").expect_err("unknown key");
+        assert!(err.contains(":3:") && err.contains("bogus"), "{err}");
+        let err = parse("[[realm]]\nname = \"r\"\n[[realm.user]]\nauthid = \"a\"\nrole = \"x\"\n")
+            .expect_err("no auth");
+        assert!(err.contains("no authentication method"), "{err}");
+        let ok = parse("[[realm]]\nname = \"r\"\nanonymous = \"guest\"\n[[realm.user]]\nauthid = \"a\"\nrole = \"x\"\nticket = \"t\"\n").expect("valid");
+        assert!(ok.has_realms() && !ok.has_listeners());
+    }
+}

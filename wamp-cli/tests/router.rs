@@ -1,0 +1,206 @@
+//! `wamp router` as scripts use it: listeners printed once ready, the client verbs against
+//! it, a config file with users, bad configs refused with a line number, clean shutdown on
+//! SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAMP: &str = env!("CARGO_BIN_EXE_wamp");
+
+/// A running `wamp router`, killed when dropped.
+struct RouterProcess {
+    child: Child,
+    urls: Vec<String>,
+}
+
+impl Drop for RouterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> RouterProcess {
+    let mut child = Command::new(WAMP)
+        .arg("router")
+        .args(args)
+        .env_remove("WAMP_REALM")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wamp router");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut urls = Vec::new();
+    let expected = args
+        .iter()
+        .filter(|a| a.starts_with("--ws") || a.starts_with("--rawsocket"))
+        .count()
+        .max(1);
+    while urls.len() < expected {
+        let line = lines.next().expect("a listener line").expect("utf-8");
+        let url = line
+            .split_whitespace()
+            .nth(2)
+            .expect("listening on URL")
+            .to_owned();
+        urls.push(url);
+    }
+    RouterProcess { child, urls }
+}
+
+fn wamp(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(WAMP)
+        .args(args)
+        .env_remove("WAMP_URL")
+        .env_remove("WAMP_REALM")
+        .output()
+        .expect("run wamp");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Calls until the procedure is registered (the registering process starts asynchronously).
+fn call_when_ready(args: &[&str]) -> (i32, String, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let result = wamp(args);
+        if result.0 != 1 || !result.2.contains("no_such_procedure") || Instant::now() > deadline {
+            return result;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn client_verbs_against_the_router_on_both_listeners() {
+    let router = start(&["--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0"]);
+    assert!(
+        router.urls[0].starts_with("ws://127.0.0.1:") && router.urls[0].ends_with("/ws"),
+        "{:?}",
+        router.urls
+    );
+    assert!(
+        router.urls[1].starts_with("tcp://127.0.0.1:"),
+        "{:?}",
+        router.urls
+    );
+    let mut callee = Command::new(WAMP)
+        .args(["register", "com.test.double", "--url", &router.urls[1], "--serializer", "cbor", "--exec", "python3 -c 'import json,sys; a=json.load(sys.stdin)[\"args\"]; print(json.dumps(a[0]*2))'"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("register");
+    let (code, out, err) = call_when_ready(&[
+        "call",
+        "com.test.double",
+        "21",
+        "--url",
+        &router.urls[0],
+        "--serializer",
+        "msgpack",
+    ]);
+    let _ = callee.kill();
+    let _ = callee.wait();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), r#"{"args":[42],"kwargs":{}}"#);
+    let (code, _, err) = wamp(&["call", "com.test.nobody", "--url", &router.urls[0]]);
+    assert_eq!(code, 1);
+    assert!(err.contains("wamp.error.no_such_procedure"), "{err}");
+    let (code, out, _) = wamp(&[
+        "publish",
+        "com.test.topic",
+        "1",
+        "--acknowledge",
+        "--url",
+        &router.urls[0],
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("{\"publication\":"), "{out}");
+}
+
+#[test]
+fn a_config_file_sets_realms_users_and_listeners() {
+    let dir = std::env::temp_dir().join(format!("wamp-router-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("router.toml");
+    std::fs::write(
+        &path,
+        "[[listener]]\nkind = \"rawsocket\"\naddress = \"127.0.0.1:0\"\n\n[[realm]]\nname = \"private\"\n\n[[realm.user]]\nauthid = \"alice\"\nrole = \"user\"\nticket = \"s3cret\"\n",
+    )
+    .expect("write config");
+    let router = start(&["--config", path.to_str().expect("path")]);
+    let url = router.urls[0].clone();
+    assert!(url.starts_with("tcp://"), "{url}");
+    let (code, _, err) = wamp(&[
+        "publish",
+        "t",
+        "--acknowledge",
+        "--url",
+        &url,
+        "--realm",
+        "private",
+        "--ticket",
+        "alice:s3cret",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = wamp(&[
+        "publish",
+        "t",
+        "--url",
+        &url,
+        "--realm",
+        "private",
+        "--ticket",
+        "alice:wrong",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = wamp(&["publish", "t", "--url", &url, "--realm", "private"]);
+    assert_eq!(code, 3, "anonymous is refused: {err}");
+    let (code, _, err) = wamp(&["publish", "t", "--url", &url, "--realm", "realm1"]);
+    assert_eq!(code, 3, "only the configured realm exists: {err}");
+
+    std::fs::write(&path, "[[realm]]\nname = \"r\"\n\n[[realm.user]]\nauthid = \"a\"\nrole = \"x\"\ntikcet = \"typo\"\n").expect("write");
+    let (code, out, err) = wamp(&["router", "--config", path.to_str().expect("path")]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("router.toml:7:") && err.contains("tikcet"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_the_router_down_cleanly() {
+    let mut router = start(&["--ws", "127.0.0.1:0"]);
+    let mut subscriber = Command::new(WAMP)
+        .args(["subscribe", "com.test.t", "--url", &router.urls[0]])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("subscribe");
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = router.child.id();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(status) = router.child.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "router did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    let _ = subscriber.kill();
+    let _ = subscriber.wait();
+}
