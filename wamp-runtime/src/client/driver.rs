@@ -25,7 +25,36 @@ use crate::serializer::Serializer;
 use crate::transport::{Transport, TransportError};
 
 /// Replies for one call: progressive results, then the final result or an error.
-pub(crate) type CallSink = mpsc::UnboundedSender<Result<CallResult, Error>>;
+pub(crate) enum CallSink {
+    /// A plain call: one answer (a oneshot is cheaper than a channel per call).
+    Once(oneshot::Sender<Result<CallResult, Error>>),
+    /// Progressive results: any number of them, then the final one.
+    Stream(mpsc::UnboundedSender<Result<CallResult, Error>>),
+}
+
+impl CallSink {
+    /// Delivers the final answer.
+    fn finish(self, result: Result<CallResult, Error>) {
+        let _ = match self {
+            CallSink::Once(tx) => tx.send(result).map_err(|_| ()),
+            CallSink::Stream(tx) => tx.send(result).map_err(|_| ()),
+        };
+    }
+
+    /// Delivers a progressive result (dropped for plain calls, which did not ask).
+    fn progress(&self, result: CallResult) {
+        if let CallSink::Stream(tx) = self {
+            let _ = tx.send(Ok(result));
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            CallSink::Once(tx) => tx.is_closed(),
+            CallSink::Stream(tx) => tx.is_closed(),
+        }
+    }
+}
 /// Where a subscription's events go.
 pub(crate) type EventSink = mpsc::UnboundedSender<Result<Event, Error>>;
 /// The answer to a SUBSCRIBE or REGISTER: the router's ID.
@@ -270,7 +299,7 @@ impl Driver {
     fn go_offline(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(format!("{reason}; reconnecting")));
         for (_, sink) in self.calls.drain() {
-            let _ = sink.send(Err(err()));
+            sink.finish(Err(err()));
         }
         for (_, ack) in self.publishes.drain() {
             let _ = ack.send(Err(err()));
@@ -387,9 +416,7 @@ impl Driver {
             | Command::CancelCall { .. }
             | Command::InvocationProgress { .. }
             | Command::InvocationDone { .. } => {}
-            Command::Call { reply, .. } => {
-                let _ = reply.send(Err(offline()));
-            }
+            Command::Call { reply, .. } => reply.finish(Err(offline())),
             Command::Publish { ack, .. } => {
                 let _ = ack.send(Err(offline()));
             }
@@ -586,9 +613,7 @@ impl Driver {
                     Ok(()) => {
                         self.calls.insert(request, reply);
                     }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
+                    Err(e) => reply.finish(Err(e)),
                 }
             }
             Command::CancelCall { request, mode } => {
@@ -757,10 +782,10 @@ impl Driver {
                 };
                 if progress {
                     if let Some(sink) = self.calls.get(&m.request) {
-                        let _ = sink.send(Ok(result));
+                        sink.progress(result);
                     }
                 } else if let Some(sink) = self.calls.remove(&m.request) {
-                    let _ = sink.send(Ok(result));
+                    sink.finish(Ok(result));
                 }
             }
             Message::Error(m) => self.on_error(m),
@@ -914,7 +939,7 @@ impl Driver {
         match m.request_type {
             MessageType::Call => {
                 if let Some(sink) = self.calls.remove(&m.request) {
-                    let _ = sink.send(Err(err()));
+                    sink.finish(Err(err()));
                 }
             }
             MessageType::Publish => {
@@ -1056,7 +1081,7 @@ impl Driver {
     fn fail_everything(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(reason.to_owned()));
         for (_, sink) in self.calls.drain() {
-            let _ = sink.send(Err(err()));
+            sink.finish(Err(err()));
         }
         for (_, ack) in self.publishes.drain() {
             let _ = ack.send(Err(err()));

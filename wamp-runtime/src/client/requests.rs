@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
-use super::driver::{Command, SubKey};
+use super::driver::{CallSink, Command, SubKey};
 use super::error::Error;
 use super::types::{CallResult, Event};
 use super::{Handler, Session};
@@ -129,7 +129,7 @@ impl CallRequest {
         self.session.send(Command::Call {
             request,
             msg,
-            reply: tx,
+            reply: CallSink::Stream(tx),
         })?;
         let guard = CancelGuard {
             session: self.session,
@@ -197,7 +197,7 @@ impl CallRequest {
         self.session.send(Command::Call {
             request,
             msg,
-            reply: tx,
+            reply: CallSink::Stream(tx),
         })?;
         let guard = CancelGuard {
             session: self.session.clone(),
@@ -293,22 +293,35 @@ impl IntoFuture for CallRequest {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Started {
-                mut rx,
-                mut guard,
-                timeout,
-            } = self.start(false)?;
+            let procedure = Uri::new(&self.procedure)?;
+            let payload = self.payload?;
+            let request = self.session.next_request();
+            let (tx, rx) = oneshot::channel();
+            let msg = Call {
+                request,
+                options: self.options,
+                procedure,
+                payload,
+            }
+            .into();
+            self.session.send(Command::Call {
+                request,
+                msg,
+                reply: CallSink::Once(tx),
+            })?;
+            let mut guard = CancelGuard {
+                session: self.session,
+                request,
+                mode: self.cancel_mode,
+                armed: true,
+            };
             let wait = async {
-                loop {
-                    match rx.recv().await {
-                        // Progressive results we did not ask for: skip.
-                        Some(Ok(r)) if r.is_progress() => continue,
-                        Some(result) => return result,
-                        None => return Err(guard.session.not_connected()),
-                    }
+                match rx.await {
+                    Ok(result) => result,
+                    Err(_) => Err(guard.session.not_connected()),
                 }
             };
-            let result = match timeout {
+            let result = match self.timeout {
                 Some(t) => tokio::time::timeout(t, wait)
                     .await
                     .unwrap_or(Err(Error::Timeout(t))),
