@@ -255,6 +255,16 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
   # cryptosign = [\"<hex public key>\"]
   # scram = { password = \"pw\", kdf = \"argon2id13\", iterations = 2, memory = 65536 }
 
+  # Roles turn authorization on for the realm: each action needs a matching permission
+  # (the most specific one decides). Without any [[realm.role]] everything is allowed.
+  [[realm.role]]
+  name = \"user\"
+  [[realm.role.permission]]
+  uri = \"com.app.\"
+  match = \"prefix\"                 # exact (default), prefix or wildcard
+  allow = [\"call\", \"subscribe\"]    # call, register, publish, subscribe
+  disclose = [\"caller\"]            # who may disclose itself (default both)
+
 A bad file is refused with the file, line and reason (exit 2).";
 
 /// `wamp router`.

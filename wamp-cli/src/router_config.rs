@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use wamp::auth::scram::Kdf;
-use wamp::router::{Limits, RealmConfig, RouterBuilder, UserAuth};
+use wamp::protocol::MatchPolicy;
+use wamp::router::{Action, Limits, Permission, RealmConfig, RouterBuilder, UserAuth};
 use wamp::transport::tls::TlsServerConfig;
 
 /// The whole file.
@@ -59,6 +60,72 @@ struct RealmFile {
     anonymous: Option<String>,
     #[serde(default, rename = "user")]
     users: Vec<UserFile>,
+    #[serde(default, rename = "role")]
+    roles: Vec<RoleFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    name: String,
+    #[serde(default, rename = "permission")]
+    permissions: Vec<PermissionFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionFile {
+    uri: String,
+    #[serde(rename = "match", default = "exact")]
+    policy: String,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default = "both")]
+    disclose: Vec<String>,
+}
+
+fn exact() -> String {
+    "exact".into()
+}
+
+fn both() -> Vec<String> {
+    vec!["caller".into(), "publisher".into()]
+}
+
+fn permission(p: &PermissionFile) -> Result<Permission, String> {
+    let policy = MatchPolicy::parse(&p.policy).ok_or_else(|| {
+        format!(
+            "permission {:?}: match must be exact, prefix or wildcard, not {:?}",
+            p.uri, p.policy
+        )
+    })?;
+    let allow = p
+        .allow
+        .iter()
+        .map(|a| {
+            Action::parse(a).ok_or_else(|| {
+                format!(
+                    "permission {:?}: unknown action {a:?} (call, register, publish, subscribe)",
+                    p.uri
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for d in &p.disclose {
+        if d != "caller" && d != "publisher" {
+            return Err(format!(
+                "permission {:?}: disclose takes \"caller\" and/or \"publisher\", not {d:?}",
+                p.uri
+            ));
+        }
+    }
+    Ok(Permission {
+        uri: p.uri.clone(),
+        policy,
+        allow,
+        disclose_caller: p.disclose.iter().any(|d| d == "caller"),
+        disclose_publisher: p.disclose.iter().any(|d| d == "publisher"),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +238,22 @@ impl Config {
                 );
             }
             config.users = users;
+            for role in &realm.roles {
+                let perms = role
+                    .permissions
+                    .iter()
+                    .map(permission)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        format!(
+                            "{}: realm {:?}, role {:?}: {e}",
+                            path.display(),
+                            realm.name,
+                            role.name
+                        )
+                    })?;
+                config = config.role(&role.name, perms);
+            }
             builder = builder.realm(config);
         }
         Ok(builder)

@@ -130,7 +130,7 @@ fn a_config_file_sets_realms_users_and_listeners() {
     let path = dir.join("router.toml");
     std::fs::write(
         &path,
-        "[[listener]]\nkind = \"rawsocket\"\naddress = \"127.0.0.1:0\"\n\n[[realm]]\nname = \"private\"\n\n[[realm.user]]\nauthid = \"alice\"\nrole = \"user\"\nticket = \"s3cret\"\n",
+        "[[listener]]\nkind = \"rawsocket\"\naddress = \"127.0.0.1:0\"\n\n[[realm]]\nname = \"private\"\n\n[[realm.user]]\nauthid = \"alice\"\nrole = \"user\"\nticket = \"s3cret\"\n\n[[realm.role]]\nname = \"user\"\n[[realm.role.permission]]\nuri = \"t\"\nallow = [\"publish\"]\n",
     )
     .expect("write config");
     let router = start(&["--config", path.to_str().expect("path")]);

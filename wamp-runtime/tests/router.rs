@@ -885,3 +885,80 @@ async fn progressive_call_invocations_stream_the_arguments() {
         (7, 1)
     );
 }
+
+#[tokio::test]
+async fn authorization_by_role_and_uri() {
+    use wamp::router::{Action, Permission};
+    let mut no_disclose = Permission::exact("com.app.secret", &[Action::Call]);
+    no_disclose.disclose_caller = false;
+    let realm = RealmConfig::new("realm1")
+        .role(
+            "service",
+            vec![Permission::prefix(
+                "",
+                &[
+                    Action::Register,
+                    Action::Publish,
+                    Action::Call,
+                    Action::Subscribe,
+                ],
+            )],
+        )
+        .role(
+            "anonymous",
+            vec![
+                Permission::prefix("com.app.", &[Action::Call, Action::Subscribe]),
+                Permission::prefix("com.app.admin.", &[]),
+                no_disclose,
+            ],
+        )
+        .user("svc", "service", vec![UserAuth::Ticket("svc".into())]);
+    let router = Router::builder()
+        .realm(realm)
+        .start()
+        .await
+        .expect("router");
+    let service = Session::builder("memory")
+        .credentials(Credentials::ticket("svc", "svc"))
+        .connect_with(router.local_transport())
+        .await
+        .expect("service");
+    for uri in ["com.app.add", "com.app.admin.reset", "com.app.secret"] {
+        let reg = service
+            .register(uri, |inv| async move { inv.result(&("ok",)) })
+            .await
+            .expect("the service may register");
+        reg.detach();
+    }
+    let anon = local(&router).await;
+    assert!(anon.call("com.app.add").await.is_ok());
+    let err = anon
+        .call("com.app.admin.reset")
+        .await
+        .expect_err("denied by the more specific prefix");
+    assert!(err.is(StandardError::NotAuthorized), "{err}");
+    let err = anon
+        .register("com.app.mine", |inv| async move { inv.result(&()) })
+        .await
+        .expect_err("may not register");
+    assert!(err.is(StandardError::NotAuthorized), "{err}");
+    let err = anon
+        .publish("com.app.news")
+        .acknowledge(true)
+        .await
+        .expect_err("may not publish");
+    assert!(err.is(StandardError::NotAuthorized), "{err}");
+    assert!(anon.subscribe("com.app.news").await.is_ok());
+    let err = anon
+        .subscribe("org.other")
+        .await
+        .expect_err("nothing outside com.app.");
+    assert!(err.is(StandardError::NotAuthorized), "{err}");
+    assert!(anon.call("com.app.secret").await.is_ok());
+    let err = anon
+        .call("com.app.secret")
+        .disclose_me(true)
+        .await
+        .expect_err("may not disclose");
+    assert!(err.is(StandardError::OptionDisallowedDiscloseMe), "{err}");
+}

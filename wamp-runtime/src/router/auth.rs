@@ -99,6 +99,9 @@ pub struct RealmConfig {
     pub anonymous_role: Option<String>,
     /// Users by authid.
     pub users: HashMap<String, User>,
+    /// Permissions by role. `None`: every session may do everything (development);
+    /// `Some`: only what its role's permissions allow.
+    pub roles: Option<HashMap<String, Vec<super::authz::Permission>>>,
 }
 
 impl RealmConfig {
@@ -108,12 +111,26 @@ impl RealmConfig {
             name: name.into(),
             anonymous_role: Some("anonymous".into()),
             users: HashMap::new(),
+            roles: None,
         }
     }
 
     /// Refuses anonymous sessions.
     pub fn without_anonymous(mut self) -> Self {
         self.anonymous_role = None;
+        self
+    }
+
+    /// Grants a role permissions (and turns authorization on for the realm: roles without
+    /// permissions may then do nothing).
+    pub fn role(
+        mut self,
+        role: impl Into<String>,
+        permissions: Vec<super::authz::Permission>,
+    ) -> Self {
+        self.roles
+            .get_or_insert_with(HashMap::new)
+            .insert(role.into(), permissions);
         self
     }
 

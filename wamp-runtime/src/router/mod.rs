@@ -19,6 +19,7 @@
 //! ABORT `wamp.error.slow_consumer`; nobody else waits for it.
 
 mod auth;
+mod authz;
 mod broker;
 mod dealer;
 mod matching;
@@ -36,6 +37,7 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 pub use auth::{RealmConfig, User, UserAuth};
+pub use authz::{Action, Permission};
 
 use crate::protocol::Uri;
 use crate::serializer::Serializer;
@@ -198,7 +200,7 @@ impl RouterBuilder {
             let name = Uri::new(&config.name)
                 .map_err(|_| RouterError::InvalidRealm(config.name.clone()))?;
             if realms
-                .insert(config.name.clone(), Realm::new(name))
+                .insert(config.name.clone(), Realm::new(name, config.roles.clone()))
                 .is_some()
             {
                 return Err(RouterError::InvalidRealm(config.name));

@@ -8,14 +8,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::broker::Broker;
+use super::authz::{self, Action, Denied, Permission};
+use super::broker::{error, Broker};
 use super::dealer::Dealer;
 use super::peer::Peer;
-use crate::protocol::{Id, Message, Uri};
+use crate::protocol::{Id, Message, MessageType, Uri};
 
 /// Shared realm state.
 pub(crate) struct Realm {
     pub(crate) name: Uri,
+    roles: Option<HashMap<String, Vec<Permission>>>,
     state: Mutex<RealmState>,
 }
 
@@ -26,9 +28,10 @@ pub(crate) struct RealmState {
 }
 
 impl Realm {
-    pub(crate) fn new(name: Uri) -> Arc<Self> {
+    pub(crate) fn new(name: Uri, roles: Option<HashMap<String, Vec<Permission>>>) -> Arc<Self> {
         Arc::new(Realm {
             name,
+            roles,
             state: Mutex::new(RealmState {
                 sessions: HashMap::new(),
                 broker: Broker::default(),
@@ -60,8 +63,87 @@ impl Realm {
         dealer.remove_session(session, sessions);
     }
 
+    /// Whether `from` may do `action` on `uri`; if not, answers with the error (unless
+    /// the request wants no answer) and returns false.
+    fn authorized(
+        &self,
+        from: &Peer,
+        action: Action,
+        uri: &Uri,
+        disclose_me: bool,
+        reply: Option<(MessageType, Id)>,
+    ) -> bool {
+        match authz::check(
+            self.roles.as_ref(),
+            &from.authrole,
+            action,
+            uri.as_str(),
+            disclose_me,
+        ) {
+            Ok(()) => true,
+            Err(denied) => {
+                if let Some((request_type, request)) = reply {
+                    let (uri_err, why) = match denied {
+                        Denied::NotAuthorized => (
+                            "wamp.error.not_authorized",
+                            format!("role {} may not {} {}", from.authrole, action.name(), uri),
+                        ),
+                        Denied::DiscloseMe => (
+                            "wamp.error.option_disallowed.disclose_me",
+                            format!("role {} may not disclose itself", from.authrole),
+                        ),
+                    };
+                    from.send(error(request_type, request, uri_err, &why));
+                }
+                false
+            }
+        }
+    }
+
     /// Routes one message from an established session.
     pub(crate) fn handle(self: &Arc<Self>, from: &Arc<Peer>, msg: Message) {
+        let allowed = match &msg {
+            Message::Publish(m) => {
+                let ack = m
+                    .options
+                    .acknowledge()
+                    .unwrap_or(false)
+                    .then_some((MessageType::Publish, m.request));
+                self.authorized(
+                    from,
+                    Action::Publish,
+                    &m.topic,
+                    m.options.disclose_me().unwrap_or(false),
+                    ack,
+                )
+            }
+            Message::Subscribe(m) => self.authorized(
+                from,
+                Action::Subscribe,
+                &m.topic,
+                false,
+                Some((MessageType::Subscribe, m.request)),
+            ),
+            Message::Register(m) => self.authorized(
+                from,
+                Action::Register,
+                &m.procedure,
+                false,
+                Some((MessageType::Register, m.request)),
+            ),
+            // Further chunks of a progressive invocation were authorized with the first.
+            Message::Call(m) => self.authorized(
+                from,
+                Action::Call,
+                &m.procedure,
+                m.options.disclose_me().unwrap_or(false),
+                Some((MessageType::Call, m.request)),
+            ),
+            _ => true,
+        };
+        if !allowed {
+            return;
+        }
         let mut state = self.lock();
         let RealmState {
             sessions,
