@@ -277,3 +277,99 @@ fn backoff_grows_and_is_capped() {
         assert!((50..=150).contains(&d), "{d}");
     }
 }
+
+/// Restarts a real router (ours, on the same port) under a running client.
+#[tokio::test]
+async fn restarting_the_router_under_a_running_client() {
+    use wamp::router::{RealmConfig, Router};
+    async fn start(addr: std::net::SocketAddr) -> Router {
+        // The port was just released: retry briefly if the OS has not freed it yet.
+        for _ in 0..50 {
+            match Router::builder()
+                .realm(RealmConfig::new("realm1"))
+                .websocket(addr)
+                .start()
+                .await
+            {
+                Ok(r) => return r,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        panic!("could not restart the router on {addr}");
+    }
+    let first = start("127.0.0.1:0".parse().expect("addr")).await;
+    let addr = first.listeners()[0].addr;
+    let url = first.listeners()[0].url();
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let client = Session::builder(&url)
+        .serializer(Serializer::Json)
+        .reconnect(policy)
+        .connect()
+        .await
+        .expect("connect");
+    let _reg = client
+        .register("com.restart.echo", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    let mut sub = client
+        .subscribe("com.restart.topic")
+        .await
+        .expect("subscribe");
+    let slow = client.register("com.restart.slow", |inv| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(inv.payload)
+    });
+    let _slow = slow.await.expect("register");
+    let other = Session::builder(&url).connect().await.expect("other");
+    let pending = tokio::spawn(async move { other.call("com.restart.slow").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    first.shutdown(Duration::from_secs(5)).await;
+    let in_flight = tokio::time::timeout(Duration::from_secs(2), pending)
+        .await
+        .expect("no hang")
+        .expect("join");
+    assert!(
+        in_flight.is_err(),
+        "the call in flight failed: {in_flight:?}"
+    );
+    let second = start(addr).await;
+    wait_for(&client, |s| matches!(s, SessionState::Joined(_))).await;
+
+    // The registration and the subscription came back by themselves.
+    let peer = Session::builder(&url).connect().await.expect("peer");
+    let mut result = None;
+    for _ in 0..50 {
+        match peer.call("com.restart.echo").args(&("back",)).await {
+            Ok(r) => {
+                result = Some(r);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(
+        result
+            .expect("re-registered")
+            .args::<(String,)>()
+            .expect("args")
+            .0,
+        "back"
+    );
+    peer.publish("com.restart.topic")
+        .args(&(1,))
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    let ev = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("event");
+    assert_eq!(ev.args::<(i32,)>().expect("args"), (1,));
+    second.shutdown(Duration::from_secs(2)).await;
+}

@@ -901,6 +901,11 @@ impl Driver {
                 }
                 self.say_goodbye(Uri::from_static("wamp.close.goodbye_and_out"))
                     .await;
+                // A router going down for a restart is worth reconnecting to; a router
+                // that closed this session on purpose is not.
+                if m.reason.as_str() == "wamp.close.system_shutdown" {
+                    return Some(Exit::Lost(format!("the router shut down: {}", m.reason)));
+                }
                 return Some(Exit::Closed(format!(
                     "the router closed the session: {}",
                     m.reason
