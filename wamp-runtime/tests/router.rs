@@ -962,3 +962,278 @@ async fn authorization_by_role_and_uri() {
         .expect_err("may not disclose");
     assert!(err.is(StandardError::OptionDisallowedDiscloseMe), "{err}");
 }
+
+#[tokio::test]
+async fn session_meta_api_and_events() {
+    let router = router().await;
+    let admin = local(&router).await;
+    let mut joins = admin
+        .subscribe("wamp.session.on_join")
+        .await
+        .expect("on_join");
+    let mut leaves = admin
+        .subscribe("wamp.session.on_leave")
+        .await
+        .expect("on_leave");
+    let other = local(&router).await;
+    let joined: (Dict,) = next_event(&mut joins).await.args().expect("details");
+    assert_eq!(
+        joined.0.get("session").and_then(Value::as_u64),
+        Some(other.id().get())
+    );
+    assert_eq!(
+        joined.0.get("authmethod").and_then(Value::as_str),
+        Some("anonymous")
+    );
+
+    let count: (u64,) = admin
+        .call("wamp.session.count")
+        .await
+        .expect("count")
+        .args()
+        .expect("args");
+    assert_eq!(count.0, 2);
+    let (list,): (Vec<u64>,) = admin
+        .call("wamp.session.list")
+        .await
+        .expect("list")
+        .args()
+        .expect("args");
+    assert!(list.contains(&other.id().get()) && list.contains(&admin.id().get()));
+    let (none,): (u64,) = admin
+        .call("wamp.session.count")
+        .args(&(vec!["nobody"],))
+        .await
+        .expect("filtered")
+        .args()
+        .expect("args");
+    assert_eq!(none, 0);
+    let (details,): (Dict,) = admin
+        .call("wamp.session.get")
+        .args(&(other.id().get(),))
+        .await
+        .expect("get")
+        .args()
+        .expect("args");
+    assert_eq!(
+        details.get("authrole").and_then(Value::as_str),
+        Some("anonymous")
+    );
+    let err = admin
+        .call("wamp.session.get")
+        .args(&(12345u64,))
+        .await
+        .expect_err("no such session");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str().to_owned()).as_deref(),
+        Some("wamp.error.no_such_session")
+    );
+    let err = admin
+        .call("wamp.session.kill")
+        .args(&(admin.id().get(),))
+        .await
+        .expect_err("not itself");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str().to_owned()).as_deref(),
+        Some("wamp.error.no_such_session")
+    );
+
+    let mut kwargs = Dict::new();
+    kwargs.insert("reason".into(), Value::from("com.example.go_away"));
+    kwargs.insert("message".into(), Value::from("bye"));
+    admin
+        .call("wamp.session.kill")
+        .args(&(other.id().get(),))
+        .kwargs(&kwargs)
+        .await
+        .expect("kill");
+    let mut state = other.state();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !matches!(&*state.borrow_and_update(), SessionState::Closed(r) if r.contains("com.example.go_away")) {
+            state.changed().await.expect("state");
+        }
+    })
+    .await
+    .expect("killed with GOODBYE and the reason");
+    let left = next_event(&mut leaves).await;
+    assert_eq!(
+        left.args::<(u64, String, String)>().expect("args").0,
+        other.id().get()
+    );
+}
+
+#[tokio::test]
+async fn registration_and_subscription_meta_api() {
+    let router = router().await;
+    let admin = local(&router).await;
+    let mut created = admin
+        .subscribe("wamp.registration.on_create")
+        .await
+        .expect("on_create");
+    let mut subscribed = admin
+        .subscribe("wamp.subscription.on_subscribe")
+        .await
+        .expect("on_subscribe");
+    let callee = local(&router).await;
+    let reg = callee
+        .register("com.meta.", |inv| async move { inv.result(&()) })
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .expect("register");
+    let (session, details): (u64, Dict) = next_event(&mut created).await.args().expect("args");
+    assert_eq!(session, callee.id().get());
+    assert_eq!(
+        details.get("uri").and_then(Value::as_str),
+        Some("com.meta.")
+    );
+    assert_eq!(details.get("match").and_then(Value::as_str), Some("prefix"));
+
+    let call1 = |p: &'static str, args: Vec<Value>| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .call(p)
+                .payload(Payload::from_values(args, Dict::new()))
+                .await
+                .expect(p)
+                .payload
+                .args_values()
+                .expect("args")
+        }
+    };
+    let mut opts = Dict::new();
+    opts.insert("match".into(), Value::from("prefix"));
+    assert_eq!(
+        call1(
+            "wamp.registration.lookup",
+            vec!["com.meta.".into(), Value::Dict(opts)]
+        )
+        .await,
+        vec![Value::from(reg.id().get())]
+    );
+    assert_eq!(
+        call1("wamp.registration.lookup", vec!["com.meta.".into()]).await,
+        vec![Value::Null],
+        "no exact registration"
+    );
+    assert_eq!(
+        call1("wamp.registration.match", vec!["com.meta.anything".into()]).await,
+        vec![Value::from(reg.id().get())]
+    );
+    assert_eq!(
+        call1(
+            "wamp.registration.list_callees",
+            vec![reg.id().get().into()]
+        )
+        .await,
+        vec![Value::List(vec![callee.id().get().into()])]
+    );
+    assert_eq!(
+        call1(
+            "wamp.registration.count_callees",
+            vec![reg.id().get().into()]
+        )
+        .await,
+        vec![Value::from(1)]
+    );
+    let list = call1("wamp.registration.list", vec![]).await;
+    assert_eq!(
+        list[0].as_dict().and_then(|d| d.get("prefix")).cloned(),
+        Some(Value::List(vec![reg.id().get().into()]))
+    );
+    let err = admin
+        .call("wamp.registration.get")
+        .args(&(999_999u64,))
+        .await
+        .expect_err("none");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str().to_owned()).as_deref(),
+        Some("wamp.error.no_such_registration")
+    );
+
+    let sub = callee.subscribe("com.meta.topic").await.expect("subscribe");
+    let (session, sub_id): (u64, u64) = next_event(&mut subscribed).await.args().expect("args");
+    assert_eq!((session, sub_id), (callee.id().get(), sub.id().get()));
+    assert_eq!(
+        call1("wamp.subscription.lookup", vec!["com.meta.topic".into()]).await,
+        vec![Value::from(sub.id().get())]
+    );
+    assert_eq!(
+        call1("wamp.subscription.match", vec!["com.meta.topic".into()]).await,
+        vec![Value::List(vec![sub.id().get().into()])]
+    );
+    assert_eq!(
+        call1(
+            "wamp.subscription.count_subscribers",
+            vec![sub.id().get().into()]
+        )
+        .await,
+        vec![Value::from(1)]
+    );
+    let (details,): (Dict,) = admin
+        .call("wamp.subscription.get")
+        .args(&(sub.id().get(),))
+        .await
+        .expect("get")
+        .args()
+        .expect("args");
+    assert_eq!(
+        details.get("uri").and_then(Value::as_str),
+        Some("com.meta.topic")
+    );
+    assert!(details
+        .get("created")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.ends_with('Z')));
+}
+
+#[tokio::test]
+async fn testaments_are_published_when_a_session_ends() {
+    let router = router().await;
+    let watcher = local(&router).await;
+    let mut last_words = watcher
+        .subscribe("com.app.last_words")
+        .await
+        .expect("subscribe");
+    let mortal = local(&router).await;
+    let mut kw = Dict::new();
+    kw.insert("scope".into(), Value::from("destroyed"));
+    let args = (
+        Value::from("com.app.last_words"),
+        Value::List(vec!["goodbye".into()]),
+        Value::Dict(Dict::new()),
+    );
+    mortal
+        .call("wamp.session.add_testament")
+        .args(&args)
+        .kwargs(&kw)
+        .await
+        .expect("add");
+    let args2 = (
+        Value::from("com.app.last_words"),
+        Value::List(vec!["never sent".into()]),
+        Value::Dict(Dict::new()),
+    );
+    kw.insert("scope".into(), Value::from("detached"));
+    mortal
+        .call("wamp.session.add_testament")
+        .args(&args2)
+        .kwargs(&kw)
+        .await
+        .expect("add detached");
+    let flushed = mortal
+        .call("wamp.session.flush_testaments")
+        .kwargs(&kw)
+        .await
+        .expect("flush");
+    assert_eq!(flushed.args::<(u64,)>().expect("args").0, 1);
+    drop(mortal); // the last handle: the session leaves
+    let ev = next_event(&mut last_words).await;
+    assert_eq!(ev.args::<(String,)>().expect("args").0, "goodbye");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), last_words.next())
+            .await
+            .is_err(),
+        "the flushed one never comes"
+    );
+}

@@ -12,6 +12,7 @@ struct Subscription {
     id: Id,
     topic: Uri,
     policy: MatchPolicy,
+    created: String,
     subscribers: Vec<Id>,
 }
 
@@ -31,6 +32,12 @@ pub(crate) struct Broker {
     by_session: HashMap<Id, Vec<Id>>,
     retained: HashMap<String, Retained>,
     next_id: u64,
+    /// Meta events (`wamp.subscription.on_*`) waiting to be published by the realm.
+    pub(crate) meta: Vec<(&'static str, Payload)>,
+}
+
+fn meta_args(args: Vec<Value>) -> Payload {
+    Payload::from_values(args, Dict::new())
 }
 
 fn policy_key(p: MatchPolicy) -> &'static str {
@@ -84,9 +91,18 @@ impl Broker {
                         id,
                         topic: m.topic.clone(),
                         policy,
+                        created: super::meta::now_iso8601(),
                         subscribers: Vec::new(),
                     },
                 );
+                if let Some(sub) = self.subscriptions.get(&id) {
+                    if !m.topic.starts_with("wamp.") {
+                        self.meta.push((
+                            "wamp.subscription.on_create",
+                            meta_args(vec![Value::from(from.id.get()), Value::Dict(sub.details())]),
+                        ));
+                    }
+                }
                 match policy {
                     MatchPolicy::Exact => self.exact.insert(topic.clone(), id),
                     _ => self
@@ -100,6 +116,12 @@ impl Broker {
             if !sub.subscribers.contains(&from.id) {
                 sub.subscribers.push(from.id);
                 self.by_session.entry(from.id).or_default().push(id);
+                if !m.topic.starts_with("wamp.") {
+                    self.meta.push((
+                        "wamp.subscription.on_subscribe",
+                        meta_args(vec![Value::from(from.id.get()), Value::from(id.get())]),
+                    ));
+                }
             }
         }
         from.send(
@@ -164,7 +186,26 @@ impl Broker {
         let before = sub.subscribers.len();
         sub.subscribers.retain(|s| *s != session);
         let removed = sub.subscribers.len() != before;
+        let visible = !sub.topic.starts_with("wamp.");
+        if removed && visible {
+            self.meta.push((
+                "wamp.subscription.on_unsubscribe",
+                meta_args(vec![
+                    Value::from(session.get()),
+                    Value::from(subscription.get()),
+                ]),
+            ));
+        }
         if sub.subscribers.is_empty() {
+            if visible {
+                self.meta.push((
+                    "wamp.subscription.on_delete",
+                    meta_args(vec![
+                        Value::from(session.get()),
+                        Value::from(subscription.get()),
+                    ]),
+                ));
+            }
             let key = sub.topic.as_str().to_owned();
             match sub.policy {
                 MatchPolicy::Exact => self.exact.remove(&key),
@@ -187,9 +228,47 @@ impl Broker {
         m: Publish,
         sessions: &HashMap<Id, Arc<Peer>>,
     ) {
+        let publication = self.deliver(Some(from), &m.topic, &m.options, &m.payload, sessions);
+        if m.options.acknowledge().unwrap_or(false) {
+            from.send(
+                Published {
+                    request: m.request,
+                    publication,
+                }
+                .into(),
+            );
+        }
+    }
+
+    /// Publishes an event from the router itself (meta events): no publisher, no options.
+    pub(crate) fn publish_meta(
+        &mut self,
+        topic: &'static str,
+        payload: Payload,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) {
+        self.deliver(
+            None,
+            &Uri::from_static(topic),
+            &PublishOptions::new(),
+            &payload,
+            sessions,
+        );
+    }
+
+    /// Delivers an event to every matching subscriber the options let it reach; retains
+    /// it if asked. `publisher` is `None` for events the router publishes itself.
+    pub(crate) fn deliver(
+        &mut self,
+        publisher: Option<&Peer>,
+        topic_uri: &Uri,
+        opts: &PublishOptions,
+        payload: &Payload,
+        sessions: &HashMap<Id, Arc<Peer>>,
+    ) -> Id {
         let publication = Id::random();
-        let topic = m.topic.as_str();
-        let opts = &m.options;
+        let topic = topic_uri.as_str();
+        let from_id = publisher.map(|p| p.id);
         let exclude_me = opts.exclude_me().unwrap_or(true);
         let exclude = opts.exclude().unwrap_or_default();
         let exclude_authid = opts.exclude_authid().unwrap_or_default();
@@ -198,14 +277,14 @@ impl Broker {
         let eligible_authid = opts.eligible_authid();
         let eligible_authrole = opts.eligible_authrole();
         let mut base = EventDetails::new();
-        if opts.disclose_me().unwrap_or(false) {
+        if let (Some(from), true) = (publisher, opts.disclose_me().unwrap_or(false)) {
             base = base
                 .with_publisher(from.id)
                 .with_publisher_authid(from.authid.clone())
                 .with_publisher_authrole(from.authrole.clone());
         }
         let receives = |peer: &Peer| {
-            let excluded = (peer.id == from.id && exclude_me)
+            let excluded = (Some(peer.id) == from_id && exclude_me)
                 || exclude.contains(&peer.id)
                 || exclude_authid.contains(&peer.authid)
                 || exclude_authrole.contains(&peer.authrole);
@@ -222,7 +301,7 @@ impl Broker {
             let details = if sub.policy == MatchPolicy::Exact {
                 base.clone()
             } else {
-                base.clone().with_topic(m.topic.clone())
+                base.clone().with_topic(topic_uri.clone())
             };
             for sid in &sub.subscribers {
                 if let Some(peer) = sessions.get(sid) {
@@ -232,7 +311,7 @@ impl Broker {
                                 subscription: sub.id,
                                 publication,
                                 details: details.clone(),
-                                payload: m.payload.clone(),
+                                payload: payload.clone(),
                             }
                             .into(),
                         );
@@ -258,21 +337,66 @@ impl Broker {
             self.retained.insert(
                 topic.to_owned(),
                 Retained {
-                    topic: m.topic.clone(),
+                    topic: topic_uri.clone(),
                     publication,
                     details: base,
-                    payload: m.payload.clone(),
+                    payload: payload.clone(),
                 },
             );
         }
-        if opts.acknowledge().unwrap_or(false) {
-            from.send(
-                Published {
-                    request: m.request,
-                    publication,
-                }
-                .into(),
-            );
+        publication
+    }
+}
+
+impl Subscription {
+    fn details(&self) -> Dict {
+        let mut d = Dict::new();
+        d.insert("id".into(), Value::from(self.id.get()));
+        d.insert("created".into(), Value::from(self.created.as_str()));
+        d.insert("uri".into(), Value::from(self.topic.as_str()));
+        d.insert("match".into(), Value::from(self.policy.as_str()));
+        d
+    }
+}
+
+/// The subscription meta procedures (`wamp.subscription.*`).
+impl Broker {
+    pub(crate) fn meta_list(&self) -> Dict {
+        let mut lists: Dict = ["exact", "prefix", "wildcard"]
+            .iter()
+            .map(|k| ((*k).to_owned(), Value::List(Vec::new())))
+            .collect();
+        for sub in self.subscriptions.values() {
+            if let Some(Value::List(l)) = lists.get_mut(sub.policy.as_str()) {
+                l.push(Value::from(sub.id.get()));
+            }
         }
+        lists
+    }
+
+    pub(crate) fn meta_lookup(&self, topic: &str, policy: MatchPolicy) -> Option<Id> {
+        match policy {
+            MatchPolicy::Exact => self.exact.get(topic).copied(),
+            p => self
+                .patterns
+                .get(&(topic.to_owned(), policy_key(p)))
+                .copied(),
+        }
+    }
+
+    pub(crate) fn meta_match(&self, topic: &str) -> Vec<Id> {
+        self.subscriptions
+            .values()
+            .filter(|s| matches(s.policy, s.topic.as_str(), topic))
+            .map(|s| s.id)
+            .collect()
+    }
+
+    pub(crate) fn meta_get(&self, id: Id) -> Option<Dict> {
+        self.subscriptions.get(&id).map(Subscription::details)
+    }
+
+    pub(crate) fn meta_subscribers(&self, id: Id) -> Option<Vec<Id>> {
+        self.subscriptions.get(&id).map(|s| s.subscribers.clone())
     }
 }

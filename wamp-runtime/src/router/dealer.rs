@@ -16,6 +16,7 @@ struct Registration {
     procedure: Uri,
     policy: MatchPolicy,
     invoke: InvokePolicy,
+    created: String,
     callees: Vec<(Id, bool)>, // (session, disclose_caller)
     next: usize,
 }
@@ -42,6 +43,12 @@ pub(crate) struct Dealer {
     calls: HashMap<(Id, Id), CallRecord>,
     by_caller: HashMap<(Id, Id), (Id, Id)>,
     next_id: u64,
+    /// Meta events (`wamp.registration.on_*`) waiting to be published by the realm.
+    pub(crate) meta: Vec<(&'static str, Payload)>,
+}
+
+fn meta_args(args: Vec<Value>) -> Payload {
+    Payload::from_values(args, Dict::new())
 }
 
 impl Dealer {
@@ -86,6 +93,10 @@ impl Dealer {
                     return;
                 }
                 reg.callees.push((from.id, disclose));
+                self.meta.push((
+                    "wamp.registration.on_register",
+                    meta_args(vec![Value::from(from.id.get()), Value::from(reg.id.get())]),
+                ));
                 reg.id
             }
             None => {
@@ -98,10 +109,21 @@ impl Dealer {
                         procedure: m.procedure.clone(),
                         policy,
                         invoke,
+                        created: super::meta::now_iso8601(),
                         callees: vec![(from.id, disclose)],
                         next: 0,
                     },
                 );
+                if let Some(reg) = self.registrations.get(&id) {
+                    self.meta.push((
+                        "wamp.registration.on_create",
+                        meta_args(vec![Value::from(from.id.get()), Value::Dict(reg.details())]),
+                    ));
+                }
+                self.meta.push((
+                    "wamp.registration.on_register",
+                    meta_args(vec![Value::from(from.id.get()), Value::from(id.get())]),
+                ));
                 match policy {
                     MatchPolicy::Exact => self.exact.insert(key, id),
                     p => self.patterns.insert((key, p.as_str()), id),
@@ -148,7 +170,23 @@ impl Dealer {
         let before = reg.callees.len();
         reg.callees.retain(|(s, _)| *s != session);
         let removed = reg.callees.len() != before;
+        if removed {
+            self.meta.push((
+                "wamp.registration.on_unregister",
+                meta_args(vec![
+                    Value::from(session.get()),
+                    Value::from(registration.get()),
+                ]),
+            ));
+        }
         if reg.callees.is_empty() {
+            self.meta.push((
+                "wamp.registration.on_delete",
+                meta_args(vec![
+                    Value::from(session.get()),
+                    Value::from(registration.get()),
+                ]),
+            ));
             let key = reg.procedure.as_str().to_owned();
             match reg.policy {
                 MatchPolicy::Exact => self.exact.remove(&key),
@@ -537,5 +575,57 @@ impl Dealer {
                 }
             }
         }
+    }
+}
+
+impl Registration {
+    fn details(&self) -> Dict {
+        let mut d = Dict::new();
+        d.insert("id".into(), Value::from(self.id.get()));
+        d.insert("created".into(), Value::from(self.created.as_str()));
+        d.insert("uri".into(), Value::from(self.procedure.as_str()));
+        d.insert("match".into(), Value::from(self.policy.as_str()));
+        d.insert("invoke".into(), Value::from(self.invoke.as_str()));
+        d
+    }
+}
+
+/// The registration meta procedures (`wamp.registration.*`).
+impl Dealer {
+    pub(crate) fn meta_list(&self) -> Dict {
+        let mut lists: Dict = ["exact", "prefix", "wildcard"]
+            .iter()
+            .map(|k| ((*k).to_owned(), Value::List(Vec::new())))
+            .collect();
+        for reg in self.registrations.values() {
+            if let Some(Value::List(l)) = lists.get_mut(reg.policy.as_str()) {
+                l.push(Value::from(reg.id.get()));
+            }
+        }
+        lists
+    }
+
+    pub(crate) fn meta_lookup(&self, procedure: &str, policy: MatchPolicy) -> Option<Id> {
+        match policy {
+            MatchPolicy::Exact => self.exact.get(procedure).copied(),
+            p => self
+                .patterns
+                .get(&(procedure.to_owned(), p.as_str()))
+                .copied(),
+        }
+    }
+
+    pub(crate) fn meta_match(&self, procedure: &str) -> Option<Id> {
+        self.lookup(procedure)
+    }
+
+    pub(crate) fn meta_get(&self, id: Id) -> Option<Dict> {
+        self.registrations.get(&id).map(Registration::details)
+    }
+
+    pub(crate) fn meta_callees(&self, id: Id) -> Option<Vec<Id>> {
+        self.registrations
+            .get(&id)
+            .map(|r| r.callees.iter().map(|(s, _)| *s).collect())
     }
 }

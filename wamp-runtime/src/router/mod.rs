@@ -23,6 +23,7 @@ mod authz;
 mod broker;
 mod dealer;
 mod matching;
+mod meta;
 mod peer;
 mod realm;
 mod session;

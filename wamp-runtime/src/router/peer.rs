@@ -13,19 +13,44 @@ pub(crate) struct Peer {
     pub(crate) id: Id,
     pub(crate) authid: String,
     pub(crate) authrole: String,
+    pub(crate) authmethod: String,
+    /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
+    pub(crate) transport: String,
     pub(crate) roles: Dict,
     outbound: mpsc::Sender<Message>,
     /// Set when the router must drop the session (slow consumer, kill, shutdown).
     pub(crate) kick: Notify,
-    kicked: std::sync::Mutex<Option<(String, String)>>,
+    kicked: std::sync::Mutex<Option<Kick>>,
     invocation_ids: AtomicU64,
+    /// Testaments to publish when the session ends: (detached scope, destroyed scope).
+    testaments: std::sync::Mutex<(Vec<Testament>, Vec<Testament>)>,
+}
+
+/// How the router ends a session it wants gone.
+#[derive(Clone, Debug)]
+pub(crate) struct Kick {
+    pub(crate) reason: String,
+    pub(crate) message: String,
+    /// GOODBYE (a meta API kill) rather than ABORT (a protocol problem).
+    pub(crate) goodbye: bool,
+}
+
+/// An event to publish on the session's behalf when it ends.
+#[derive(Clone, Debug)]
+pub(crate) struct Testament {
+    pub(crate) topic: crate::protocol::Uri,
+    pub(crate) payload: crate::protocol::Payload,
+    pub(crate) options: crate::protocol::PublishOptions,
 }
 
 impl Peer {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: Id,
         authid: String,
         authrole: String,
+        authmethod: String,
+        transport: String,
         roles: Dict,
         outbound: mpsc::Sender<Message>,
     ) -> Self {
@@ -33,11 +58,14 @@ impl Peer {
             id,
             authid,
             authrole,
+            authmethod,
+            transport,
             roles,
             outbound,
             kick: Notify::new(),
             kicked: std::sync::Mutex::new(None),
             invocation_ids: AtomicU64::new(0),
+            testaments: Default::default(),
         }
     }
 
@@ -65,17 +93,71 @@ impl Peer {
 
     /// Asks the session's task to end the session with an ABORT carrying `reason`.
     pub(crate) fn kick_out(&self, reason: &str, message: &str) {
+        self.end(Kick {
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+            goodbye: false,
+        });
+    }
+
+    /// Closes the session with GOODBYE `reason` (the meta API's kill).
+    pub(crate) fn kill(&self, reason: &str, message: &str) {
+        self.end(Kick {
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+            goodbye: true,
+        });
+    }
+
+    fn end(&self, kick: Kick) {
         if let Ok(mut k) = self.kicked.lock() {
             if k.is_none() {
-                *k = Some((reason.to_owned(), message.to_owned()));
+                *k = Some(kick);
             }
         }
         self.kick.notify_one();
     }
 
-    /// Why the session was kicked out, if it was.
-    pub(crate) fn kicked(&self) -> Option<(String, String)> {
+    /// Why the session was ended by the router, if it was.
+    pub(crate) fn kicked(&self) -> Option<Kick> {
         self.kicked.lock().ok().and_then(|k| k.clone())
+    }
+
+    /// Adds a testament to the detached or destroyed scope.
+    pub(crate) fn add_testament(&self, t: Testament, detached: bool) {
+        if let Ok(mut ts) = self.testaments.lock() {
+            if detached {
+                ts.0.push(t)
+            } else {
+                ts.1.push(t)
+            }
+        }
+    }
+
+    /// Removes the testaments of a scope; returns how many there were.
+    pub(crate) fn flush_testaments(&self, detached: bool) -> usize {
+        self.testaments
+            .lock()
+            .map(|mut ts| {
+                if detached {
+                    std::mem::take(&mut ts.0).len()
+                } else {
+                    std::mem::take(&mut ts.1).len()
+                }
+            })
+            .unwrap_or(0)
+    }
+
+    /// All testaments, detached scope first, as the spec orders them.
+    pub(crate) fn take_testaments(&self) -> Vec<Testament> {
+        self.testaments
+            .lock()
+            .map(|mut ts| {
+                let (mut detached, destroyed) = std::mem::take(&mut *ts);
+                detached.extend(destroyed);
+                detached
+            })
+            .unwrap_or_default()
     }
 
     /// The next INVOCATION request ID (session scope, router to callee).

@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::authz::{self, Action, Denied, Permission};
 use super::broker::{error, Broker};
 use super::dealer::Dealer;
+use super::meta;
 use super::peer::Peer;
-use crate::protocol::{Id, Message, MessageType, Uri};
+use crate::protocol::{
+    Dict, Id, Message, MessageType, Payload, ResultDetails, ResultMessage, Uri, Value,
+};
 
 /// Shared realm state.
 pub(crate) struct Realm {
@@ -49,18 +52,61 @@ impl Realm {
     }
 
     pub(crate) fn join(&self, peer: Arc<Peer>) {
-        self.lock().sessions.insert(peer.id, peer);
+        let mut state = self.lock();
+        let details = meta::session_details(&peer);
+        state.sessions.insert(peer.id, peer);
+        let RealmState {
+            sessions, broker, ..
+        } = &mut *state;
+        broker.publish_meta(
+            "wamp.session.on_join",
+            Payload::from_values(vec![Value::Dict(details)], Dict::new()),
+            sessions,
+        );
     }
 
-    /// Removes a session and everything it had: subscriptions, registrations, calls.
+    /// Removes a session and everything it had: subscriptions, registrations, calls;
+    /// publishes its testaments and `wamp.session.on_leave`.
     pub(crate) fn leave(self: &Arc<Self>, session: Id) {
         let mut state = self.lock();
-        state.sessions.remove(&session);
-        state.broker.remove_session(session);
+        let Some(peer) = state.sessions.remove(&session) else {
+            return;
+        };
         let RealmState {
-            sessions, dealer, ..
+            sessions,
+            broker,
+            dealer,
         } = &mut *state;
+        for t in peer.take_testaments() {
+            broker.deliver(Some(&peer), &t.topic, &t.options, &t.payload, sessions);
+        }
+        broker.remove_session(session);
         dealer.remove_session(session, sessions);
+        let args = vec![
+            Value::from(session.get()),
+            Value::from(peer.authid.as_str()),
+            Value::from(peer.authrole.as_str()),
+        ];
+        broker.publish_meta(
+            "wamp.session.on_leave",
+            Payload::from_values(args, Dict::new()),
+            sessions,
+        );
+        Self::publish_pending_meta(&mut state);
+    }
+
+    /// Publishes the meta events the broker and dealer recorded.
+    fn publish_pending_meta(state: &mut RealmState) {
+        let RealmState {
+            sessions,
+            broker,
+            dealer,
+        } = state;
+        let mut events = std::mem::take(&mut broker.meta);
+        events.append(&mut dealer.meta);
+        for (topic, payload) in events {
+            broker.publish_meta(topic, payload, sessions);
+        }
     }
 
     /// Whether `from` may do `action` on `uri`; if not, answers with the error (unless
@@ -145,6 +191,21 @@ impl Realm {
             return;
         }
         let mut state = self.lock();
+        if let Message::Call(m) = &msg {
+            if meta::is_meta_procedure(m.procedure.as_str()) {
+                let reply = match meta::call(&mut state, from, m.procedure.as_str(), &m.payload) {
+                    Ok(payload) => ResultMessage {
+                        request: m.request,
+                        details: ResultDetails::new(),
+                        payload,
+                    }
+                    .into(),
+                    Err((uri, why)) => error(MessageType::Call, m.request, uri, &why),
+                };
+                from.send(reply);
+                return;
+            }
+        }
         let RealmState {
             sessions,
             broker,
@@ -168,6 +229,7 @@ impl Realm {
                 ),
             ),
         }
+        Self::publish_pending_meta(&mut state);
     }
 
     /// Called by a call's timer: the call took too long.

@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
 use super::auth::{User, UserAuth};
-use super::peer::Peer;
+use super::peer::{Kick, Peer};
 use super::realm::Realm;
 use super::RouterShared;
 use crate::auth::{cra, cryptosign, scram};
@@ -28,6 +28,8 @@ pub(crate) fn router_roles() -> Dict {
             "subscriber_blackwhite_listing",
             "publisher_identification",
             "event_retention",
+            "session_meta_api",
+            "subscription_meta_api",
         ]),
     );
     roles.insert(
@@ -40,6 +42,9 @@ pub(crate) fn router_roles() -> Dict {
             "caller_identification",
             "pattern_based_registration",
             "shared_registration",
+            "session_meta_api",
+            "registration_meta_api",
+            "testament_meta_api",
         ]),
     );
     roles
@@ -51,6 +56,19 @@ fn abort(reason: &'static str, message: impl Into<String>) -> Message {
         reason: Uri::from_static(reason),
     }
     .into()
+}
+
+/// The transport kind as the meta API reports it.
+fn transport_name(t: &Transport) -> String {
+    use crate::transport::TransportKind as K;
+    match t.info().kind {
+        K::WebSocket => "websocket",
+        K::SecureWebSocket => "websocket+tls",
+        K::RawSocket => "rawsocket",
+        K::SecureRawSocket => "rawsocket+tls",
+        _ => "memory",
+    }
+    .to_owned()
 }
 
 /// Reads the next message within the handshake timeout.
@@ -144,6 +162,8 @@ pub(crate) async fn serve(
         session_id,
         identity.authid,
         identity.authrole,
+        identity.authmethod,
+        transport_name(&t),
         hello.details.roles().unwrap_or_default(),
         tx,
     ));
@@ -156,9 +176,13 @@ pub(crate) async fn serve(
         tokio::select! {
             biased;
             _ = peer.kick.notified() => {
-                let (reason, message) = peer.kicked().unwrap_or_else(|| ("wamp.close.killed".into(), String::new()));
-                let reason = Uri::new(&reason).unwrap_or(Uri::from_static("wamp.close.killed"));
-                break Some(Abort { details: CloseDetails::new().with_message(message), reason }.into());
+                let kick = peer.kicked().unwrap_or(Kick { reason: "wamp.close.killed".into(), message: String::new(), goodbye: true });
+                let reason = Uri::new(&kick.reason).unwrap_or(Uri::from_static("wamp.close.killed"));
+                let mut details = CloseDetails::new();
+                if !kick.message.is_empty() {
+                    details = details.with_message(kick.message);
+                }
+                break Some(if kick.goodbye { Goodbye { details, reason }.into() } else { Abort { details, reason }.into() });
             }
             _ = shutdown.changed() => {
                 break Some(Goodbye { details: CloseDetails::new().with_message("the router is shutting down".into()), reason: Uri::from_static("wamp.close.system_shutdown") }.into());
