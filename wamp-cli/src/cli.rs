@@ -241,6 +241,8 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
   kind = \"websocket\"               # or \"rawsocket\"
   address = \"0.0.0.0:8443\"
   tls = { certificate = \"server.crt\", key = \"server.key\" }   # optional, PEM files
+  # add client_ca = \"ca.crt\" (and client_certificate = \"required\") to ask for client certificates
+
 
   [[realm]]
   name = \"realm1\"
@@ -254,6 +256,8 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
   # wampcra_salted = { password = \"pw\", salt = \"salt\", iterations = 1000, keylen = 32 }
   # cryptosign = [\"<hex public key>\"]
   # scram = { password = \"pw\", kdf = \"argon2id13\", iterations = 2, memory = 65536 }
+  # tls_certificates = [\"<sha-256 of the client certificate, hex>\"]   (authmethod \"tls\")
+
 
   # Roles turn authorization on for the realm: each action needs a matching permission
   # (the most specific one decides). Without any [[realm.role]] everything is allowed.

@@ -51,6 +51,10 @@ enum ListenerKind {
 struct TlsFiles {
     certificate: PathBuf,
     key: PathBuf,
+    /// CA certificates (PEM) that client certificates must chain to.
+    client_ca: Option<PathBuf>,
+    /// `optional` (default when client_ca is set) or `required`.
+    client_certificate: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +142,8 @@ struct UserFile {
     wampcra_salted: Option<SaltedCra>,
     cryptosign: Option<Vec<String>>,
     scram: Option<ScramFile>,
+    /// SHA-256 fingerprints (hex) of client certificates that authenticate this user.
+    tls_certificates: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,10 +177,11 @@ impl Config {
                     && user.wampcra.is_none()
                     && user.wampcra_salted.is_none()
                     && user.cryptosign.is_none()
-                    && user.scram.is_none();
+                    && user.scram.is_none()
+                    && user.tls_certificates.is_none();
                 if none {
                     return Err(format!(
-                        "{}: realm {:?}, user {:?}: no authentication method (ticket, wampcra, wampcra_salted, cryptosign or scram)",
+                        "{}: realm {:?}, user {:?}: no authentication method (ticket, wampcra, wampcra_salted, cryptosign, scram or tls_certificates)",
                         path.display(),
                         realm.name,
                         user.authid
@@ -201,12 +208,7 @@ impl Config {
             let tls = l
                 .tls
                 .as_ref()
-                .map(|t| {
-                    TlsServerConfig::from_pem_files(
-                        resolve(path, &t.certificate),
-                        resolve(path, &t.key),
-                    )
-                })
+                .map(|t| tls_config(path, t))
                 .transpose()
                 .map_err(|e| format!("{}: listener {}: {e}", path.display(), l.address))?;
             builder = match (l.kind, tls) {
@@ -270,6 +272,27 @@ impl Config {
     }
 }
 
+fn tls_config(path: &Path, t: &TlsFiles) -> Result<TlsServerConfig, String> {
+    let mut tls =
+        TlsServerConfig::from_pem_files(resolve(path, &t.certificate), resolve(path, &t.key))
+            .map_err(|e| e.to_string())?;
+    if let Some(ca) = &t.client_ca {
+        let roots = wamp::transport::tls::certificates_from_pem_file(resolve(path, ca))
+            .map_err(|e| e.to_string())?;
+        let optional = match t.client_certificate.as_deref() {
+            None | Some("optional") => true,
+            Some("required") => false,
+            Some(other) => {
+                return Err(format!(
+                    "client_certificate must be optional or required, not {other:?}"
+                ))
+            }
+        };
+        tls = tls.with_client_ca(roots).client_cert_optional(optional);
+    }
+    Ok(tls)
+}
+
 fn user_auth(user: &UserFile) -> Result<Vec<UserAuth>, String> {
     let mut auth = Vec::new();
     if let Some(t) = &user.ticket {
@@ -293,6 +316,16 @@ fn user_auth(user: &UserFile) -> Result<Vec<UserAuth>, String> {
             }
         }
         auth.push(UserAuth::Cryptosign(keys.clone()));
+    }
+    if let Some(fingerprints) = &user.tls_certificates {
+        for f in fingerprints {
+            if hex::decode(f).map(|b| b.len()) != Ok(32) {
+                return Err(format!(
+                    "tls certificate fingerprint {f:?} is not a SHA-256 in hex"
+                ));
+            }
+        }
+        auth.push(UserAuth::TlsCertificate(fingerprints.clone()));
     }
     if let Some(s) = &user.scram {
         let kdf = match s.kdf.as_str() {

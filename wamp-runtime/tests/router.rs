@@ -1,6 +1,8 @@
 //! The embedded router with our own client: in-process and over sockets, every broker
 //! and dealer feature, realms, authentication, misbehaving clients and shutdown.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -1235,5 +1237,51 @@ async fn testaments_are_published_when_a_session_ends() {
             .await
             .is_err(),
         "the flushed one never comes"
+    );
+}
+
+#[tokio::test]
+async fn tls_client_certificates_authenticate() {
+    use sha2::Digest;
+    use wamp::transport::tls::{TlsClientConfig, TlsServerConfig};
+    let pki = common::pki();
+    let fingerprint = hex::encode(sha2::Sha256::digest(pki.client_chain[0].as_ref()));
+    let tls = TlsServerConfig::new(pki.server_chain.clone(), pki.server_key.clone_key())
+        .with_client_ca(vec![pki.ca.clone()])
+        .client_cert_optional(true);
+    let realm = RealmConfig::new("realm1").without_anonymous().user(
+        "device-17",
+        "device",
+        vec![UserAuth::TlsCertificate(vec![fingerprint])],
+    );
+    let router = Router::builder()
+        .realm(realm)
+        .rawsocket_tls("127.0.0.1:0".parse().expect("addr"), tls)
+        .start()
+        .await
+        .expect("router");
+    let url = router.listeners()[0].url();
+    assert!(url.starts_with("tcps://"), "{url}");
+    let trusted = TlsClientConfig::new().add_ca_certificates([pki.ca.clone()]);
+    let with_cert = trusted
+        .clone()
+        .with_client_cert(pki.client_chain.clone(), pki.client_key.clone_key());
+    let s = Session::builder(&url)
+        .tls(with_cert)
+        .credentials(Credentials::Tls { authid: None })
+        .connect()
+        .await
+        .expect("certificate accepted");
+    assert_eq!(s.welcome_details().authid().as_deref(), Some("device-17"));
+    assert_eq!(s.welcome_details().authmethod().as_deref(), Some("tls"));
+    let err = Session::builder(&url)
+        .tls(trusted)
+        .credentials(Credentials::Tls { authid: None })
+        .connect()
+        .await
+        .expect_err("no certificate");
+    assert!(
+        matches!(&err, Error::Aborted { reason, .. } if reason.as_str() == "wamp.error.authentication_failed"),
+        "{err}"
     );
 }

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+mod common;
+
+use common::pki;
 use tokio::net::TcpListener;
 use wamp::protocol::*;
 use wamp::transport::tls::{TlsClientConfig, TlsServerConfig};
@@ -339,41 +341,6 @@ async fn keepalive_pings_are_answered_by_a_live_peer() {
     assert!(quiet.is_err(), "no timeout and no message: {quiet:?}");
     c.send(call(1, Value::Null)).await.expect("send");
     assert_eq!(reader.await.expect("join"), Some(true));
-}
-
-/// A throw-away CA, a server certificate for localhost/127.0.0.1 and a client certificate.
-struct Pki {
-    ca: CertificateDer<'static>,
-    server_chain: Vec<CertificateDer<'static>>,
-    server_key: PrivateKeyDer<'static>,
-    client_chain: Vec<CertificateDer<'static>>,
-    client_key: PrivateKeyDer<'static>,
-}
-
-fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
-    let leaf = |names: Vec<String>| {
-        let key = KeyPair::generate().expect("key");
-        let cert = CertificateParams::new(names)
-            .expect("params")
-            .signed_by(&key, &ca)
-            .expect("sign");
-        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        (vec![cert.der().clone()], der)
-    };
-    let (server_chain, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
-    let (client_chain, client_key) = leaf(vec!["client.example".into()]);
-    Pki {
-        ca: ca.der().clone(),
-        server_chain,
-        server_key,
-        client_chain,
-        client_key,
-    }
 }
 
 #[tokio::test]

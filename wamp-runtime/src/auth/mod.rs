@@ -73,6 +73,13 @@ pub enum Credentials {
         /// The password.
         password: Secret,
     },
+    /// TLS client certificate: the certificate set in the TLS settings
+    /// ([`crate::transport::tls::TlsClientConfig::with_client_cert`]) proves who we are;
+    /// `authid` optionally names the identity to take.
+    Tls {
+        /// Who (optional: the router may derive it from the certificate).
+        authid: Option<String>,
+    },
     /// WAMP-Cryptosign: an Ed25519 signature of the router's challenge.
     Cryptosign {
         /// Who.
@@ -122,6 +129,7 @@ impl Credentials {
             Credentials::Ticket { .. } => "ticket",
             Credentials::WampCra { .. } => "wampcra",
             Credentials::Scram { .. } => scram::METHOD,
+            Credentials::Tls { .. } => "tls",
             Credentials::Cryptosign { .. } => "cryptosign",
         }
     }
@@ -130,6 +138,7 @@ impl Credentials {
     pub fn authid(&self) -> Option<&str> {
         match self {
             Credentials::Anonymous => None,
+            Credentials::Tls { authid } => authid.as_deref(),
             Credentials::Ticket { authid, .. }
             | Credentials::WampCra { authid, .. }
             | Credentials::Scram { authid, .. }

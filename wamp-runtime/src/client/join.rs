@@ -187,7 +187,7 @@ fn answer(
         reason: reason.to_owned(),
     };
     let signature = match credentials {
-        Credentials::Anonymous => return Err(unexpected()),
+        Credentials::Anonymous | Credentials::Tls { .. } => return Err(unexpected()),
         Credentials::Ticket { ticket, .. } => ticket.expose().to_owned(),
         Credentials::WampCra { secret, .. } => {
             let text = challenge

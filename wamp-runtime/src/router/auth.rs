@@ -28,6 +28,10 @@ pub enum UserAuth {
     },
     /// WAMP-Cryptosign with any of these Ed25519 public keys (hex).
     Cryptosign(Vec<String>),
+    /// TLS client certificate authentication: the connection's client certificate
+    /// (verified against the listener's client CAs) has one of these SHA-256
+    /// fingerprints (hex).
+    TlsCertificate(Vec<String>),
     /// WAMP-SCRAM: only the derived keys are stored, never the password.
     Scram {
         /// KDF and its costs.
@@ -48,6 +52,7 @@ impl fmt::Debug for UserAuth {
             UserAuth::WampCra(_) => "WampCra(<redacted>)",
             UserAuth::WampCraSalted { .. } => "WampCraSalted(<redacted>)",
             UserAuth::Cryptosign(_) => "Cryptosign(..)",
+            UserAuth::TlsCertificate(_) => "TlsCertificate(..)",
             UserAuth::Scram { .. } => "Scram(<redacted>)",
         })
     }
@@ -60,6 +65,7 @@ impl UserAuth {
             UserAuth::Ticket(_) => "ticket",
             UserAuth::WampCra(_) | UserAuth::WampCraSalted { .. } => "wampcra",
             UserAuth::Cryptosign(_) => "cryptosign",
+            UserAuth::TlsCertificate(_) => "tls",
             UserAuth::Scram { .. } => scram::METHOD,
         }
     }

@@ -389,7 +389,14 @@ async fn open(
                 .accept(stream)
                 .await
                 .map_err(|e| TransportError::Tls(e.to_string()))?;
-            match kind {
+            // The client certificate, verified by rustls against the configured CAs.
+            let fingerprint = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|cert| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.as_ref())));
+            let mut transport = match kind {
                 ListenerKind::WebSocket => {
                     websocket::accept(
                         stream,
@@ -398,7 +405,7 @@ async fn open(
                         TransportKind::SecureWebSocket,
                         Some(peer),
                     )
-                    .await
+                    .await?
                 }
                 ListenerKind::RawSocket => {
                     rawsocket::accept(
@@ -408,9 +415,11 @@ async fn open(
                         TransportKind::SecureRawSocket,
                         Some(peer),
                     )
-                    .await
+                    .await?
                 }
-            }
+            };
+            transport.set_peer_certificate_sha256(fingerprint);
+            Ok(transport)
         }
     }
 }

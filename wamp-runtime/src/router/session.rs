@@ -288,6 +288,25 @@ async fn authenticate(
             }
             continue;
         }
+        if method == "tls" {
+            // No challenge: the TLS handshake already proved the certificate.
+            let Some(fingerprint) = t.info().peer_certificate_sha256.clone() else {
+                continue;
+            };
+            let holder = config.users.iter().find(|(id, u)| {
+                authid.as_ref().is_none_or(|a| a == *id)
+                    && u.auth.iter().any(|a| matches!(a, UserAuth::TlsCertificate(f) if f.iter().any(|f| f.eq_ignore_ascii_case(&fingerprint))))
+            });
+            if let Some((id, u)) = holder {
+                return Ok(Identity {
+                    authid: id.clone(),
+                    authrole: u.role.clone(),
+                    authmethod: "tls".into(),
+                    authextra: None,
+                });
+            }
+            continue;
+        }
         let (Some(user), Some(authid)) = (user, authid.as_ref()) else {
             continue;
         };
@@ -406,6 +425,9 @@ async fn run_challenge(
             cryptosign::verify(&pubkey, &challenge, &a.signature)
                 .then_some(None)
                 .ok_or_else(failed)
+        }
+        UserAuth::TlsCertificate(_) => {
+            Err("TLS certificates are checked without a challenge".into())
         }
         UserAuth::Scram {
             kdf,

@@ -31,6 +31,7 @@ pub fn pair_with_capacity(capacity: usize) -> (Transport, Transport) {
         max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         peer_max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         peer_addr: None,
+        peer_certificate_sha256: None,
     };
     (
         Transport::new(End { tx: a_tx, rx: a_rx }, info.clone()),

@@ -63,6 +63,8 @@ pub struct TransportInfo {
     pub peer_max_message_size: usize,
     /// The peer's address, for socket transports.
     pub peer_addr: Option<SocketAddr>,
+    /// SHA-256 (hex) of the certificate the peer presented and TLS verified, if any.
+    pub peer_certificate_sha256: Option<String>,
 }
 
 /// Anything that is a `Stream` and `Sink` of messages. Implemented by every transport.
@@ -100,6 +102,11 @@ impl Transport {
     /// What was negotiated.
     pub fn info(&self) -> &TransportInfo {
         &self.info
+    }
+
+    /// Records what TLS learnt about the peer (done by whoever ran the TLS handshake).
+    pub(crate) fn set_peer_certificate_sha256(&mut self, fingerprint: Option<String>) {
+        self.info.peer_certificate_sha256 = fingerprint;
     }
 }
 

@@ -300,6 +300,7 @@ where
             max_message_size,
             peer_max_message_size,
             peer_addr,
+            peer_certificate_sha256: None,
         },
     )
 }

@@ -273,6 +273,7 @@ where
         max_message_size: config.max_message_size,
         peer_max_message_size: config.max_message_size,
         peer_addr,
+        peer_certificate_sha256: None,
     };
     Transport::new(
         MessageFramed::new(frames, serializer, config.max_message_size),
