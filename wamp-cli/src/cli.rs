@@ -247,6 +247,8 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
   [[realm]]
   name = \"realm1\"
   anonymous = \"anonymous\"          # role for anonymous sessions; leave out to refuse them
+  event_history = 100              # events kept per subscription for wamp.subscription.get_events
+
 
   [[realm.user]]
   authid = \"alice\"

@@ -62,6 +62,9 @@ struct TlsFiles {
 struct RealmFile {
     name: String,
     anonymous: Option<String>,
+    /// Events kept per subscription for `wamp.subscription.get_events`.
+    #[serde(default)]
+    event_history: usize,
     #[serde(default, rename = "user")]
     users: Vec<UserFile>,
     #[serde(default, rename = "role")]
@@ -221,6 +224,7 @@ impl Config {
         for realm in &self.realms {
             let mut config = RealmConfig::new(&realm.name);
             config.anonymous_role = realm.anonymous.clone();
+            config.event_history = realm.event_history;
             let mut users = HashMap::new();
             for user in &realm.users {
                 let auth = user_auth(user).map_err(|e| {

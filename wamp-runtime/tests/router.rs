@@ -1285,3 +1285,67 @@ async fn tls_client_certificates_authenticate() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn event_history_per_subscription() {
+    let router = Router::builder()
+        .realm(RealmConfig::new("realm1").event_history(3))
+        .start()
+        .await
+        .expect("router");
+    let s = local(&router).await;
+    let p = local(&router).await;
+    let exact = s.subscribe("com.log.auth").await.expect("exact");
+    let prefix = s
+        .subscribe("com.log.")
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .expect("prefix");
+    for (topic, n) in [
+        ("com.log.auth", 1),
+        ("com.log.basket", 2),
+        ("com.log.basket", 3),
+        ("com.log.basket", 4),
+        ("com.log.checkout", 5),
+    ] {
+        p.publish(topic)
+            .args(&(n,))
+            .acknowledge(true)
+            .await
+            .expect("publish");
+    }
+    let events = |id: Id, kwargs: Dict| {
+        let s = s.clone();
+        async move {
+            let (list,): (Vec<Dict>,) = s
+                .call("wamp.subscription.get_events")
+                .args(&(id.get(),))
+                .kwargs(&kwargs)
+                .await
+                .expect("get_events")
+                .args()
+                .expect("args");
+            list.iter()
+                .map(|e| {
+                    e["args"]
+                        .as_list()
+                        .and_then(|a| a[0].as_i64())
+                        .unwrap_or(-1)
+                })
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(events(exact.id(), Dict::new()).await, vec![1]);
+    assert_eq!(
+        events(prefix.id(), Dict::new()).await,
+        vec![3, 4, 5],
+        "bounded to the last 3"
+    );
+    let mut kw = Dict::new();
+    kw.insert("reverse".into(), true.into());
+    kw.insert("limit".into(), 2u64.into());
+    assert_eq!(events(prefix.id(), kw).await, vec![5, 4]);
+    let mut kw = Dict::new();
+    kw.insert("topic".into(), "com.log.basket".into());
+    assert_eq!(events(prefix.id(), kw).await, vec![3, 4]);
+}

@@ -108,6 +108,9 @@ pub struct RealmConfig {
     /// Permissions by role. `None`: every session may do everything (development);
     /// `Some`: only what its role's permissions allow.
     pub roles: Option<HashMap<String, Vec<super::authz::Permission>>>,
+    /// Events kept per subscription for `wamp.subscription.get_events` (0, the default:
+    /// no event history).
+    pub event_history: usize,
 }
 
 impl RealmConfig {
@@ -118,6 +121,7 @@ impl RealmConfig {
             anonymous_role: Some("anonymous".into()),
             users: HashMap::new(),
             roles: None,
+            event_history: 0,
         }
     }
 
@@ -137,6 +141,13 @@ impl RealmConfig {
         self.roles
             .get_or_insert_with(HashMap::new)
             .insert(role.into(), permissions);
+        self
+    }
+
+    /// Keeps the last `events` events of every subscription for
+    /// `wamp.subscription.get_events`.
+    pub fn event_history(mut self, events: usize) -> Self {
+        self.event_history = events;
         self
     }
 

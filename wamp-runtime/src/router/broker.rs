@@ -14,6 +14,16 @@ struct Subscription {
     policy: MatchPolicy,
     created: String,
     subscribers: Vec<Id>,
+    /// The last events delivered to this subscription, oldest first (event history).
+    history: std::collections::VecDeque<HistoryEntry>,
+}
+
+/// One event kept for `wamp.subscription.get_events`.
+struct HistoryEntry {
+    timestamp: String,
+    publication: Id,
+    topic: Uri,
+    payload: Payload,
 }
 
 /// A retained event: the last one published with `retain` on its topic.
@@ -34,6 +44,8 @@ pub(crate) struct Broker {
     next_id: u64,
     /// Meta events (`wamp.subscription.on_*`) waiting to be published by the realm.
     pub(crate) meta: Vec<(&'static str, Payload)>,
+    /// Events kept per subscription for the event history (0: none).
+    pub(crate) history_limit: usize,
 }
 
 fn meta_args(args: Vec<Value>) -> Payload {
@@ -65,6 +77,14 @@ pub(crate) fn error(
 }
 
 impl Broker {
+    /// A broker keeping `history_limit` events per subscription.
+    pub(crate) fn with_history(history_limit: usize) -> Self {
+        Broker {
+            history_limit,
+            ..Broker::default()
+        }
+    }
+
     pub(crate) fn subscribe(
         &mut self,
         from: &Arc<Peer>,
@@ -93,6 +113,7 @@ impl Broker {
                         policy,
                         created: super::meta::now_iso8601(),
                         subscribers: Vec::new(),
+                        history: Default::default(),
                     },
                 );
                 if let Some(sub) = self.subscriptions.get(&id) {
@@ -319,17 +340,27 @@ impl Broker {
                 }
             }
         };
-        if let Some(sub) = self
-            .exact
-            .get(topic)
-            .and_then(|id| self.subscriptions.get(id))
-        {
+        let mut matched: Vec<Id> = self.exact.get(topic).copied().into_iter().collect();
+        matched.extend(self.patterns.values().filter(|id| {
+            self.subscriptions
+                .get(id)
+                .is_some_and(|s| matches(s.policy, s.topic.as_str(), topic))
+        }));
+        let timestamp = (self.history_limit > 0).then(super::meta::now_iso8601);
+        for id in matched {
+            let Some(sub) = self.subscriptions.get_mut(&id) else {
+                continue;
+            };
             deliver(sub);
-        }
-        for id in self.patterns.values() {
-            if let Some(sub) = self.subscriptions.get(id) {
-                if matches(sub.policy, sub.topic.as_str(), topic) {
-                    deliver(sub);
+            if let Some(timestamp) = &timestamp {
+                sub.history.push_back(HistoryEntry {
+                    timestamp: timestamp.clone(),
+                    publication,
+                    topic: topic_uri.clone(),
+                    payload: payload.clone(),
+                });
+                while sub.history.len() > self.history_limit {
+                    sub.history.pop_front();
                 }
             }
         }
@@ -398,5 +429,66 @@ impl Broker {
 
     pub(crate) fn meta_subscribers(&self, id: Id) -> Option<Vec<Id>> {
         self.subscriptions.get(&id).map(|s| s.subscribers.clone())
+    }
+}
+
+/// `wamp.subscription.get_events`.
+impl Broker {
+    pub(crate) fn meta_events(&self, id: Id, kwargs: &Dict) -> Option<Vec<Value>> {
+        let sub = self.subscriptions.get(&id)?;
+        let text = |k: &str| kwargs.get(k).and_then(Value::as_str);
+        let publication = |k: &str| kwargs.get(k).and_then(Value::as_u64);
+        let mut entries: Vec<&HistoryEntry> = sub.history.iter().collect();
+        // Publication bounds refer to positions in the history.
+        if let Some(p) = publication("from_publication") {
+            if let Some(i) = entries.iter().position(|e| e.publication.get() == p) {
+                entries.drain(..i);
+            }
+        }
+        if let Some(p) = publication("after_publication") {
+            if let Some(i) = entries.iter().position(|e| e.publication.get() == p) {
+                entries.drain(..=i);
+            }
+        }
+        // Timestamps are compared as RFC 3339 UTC strings in the form the router writes
+        // (`YYYY-MM-DDTHH:MM:SS.mmmZ`), which order lexicographically.
+        entries.retain(|e| {
+            text("from_time").is_none_or(|t| e.timestamp.as_str() >= t)
+                && text("after_time").is_none_or(|t| e.timestamp.as_str() > t)
+                && text("before_time").is_none_or(|t| e.timestamp.as_str() < t)
+                && text("until_time").is_none_or(|t| e.timestamp.as_str() <= t)
+                && text("topic").is_none_or(|t| e.topic.as_str() == t)
+        });
+        if kwargs
+            .get("reverse")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            entries.reverse();
+        }
+        if let Some(limit) = kwargs.get("limit").and_then(Value::as_u64) {
+            entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+        Some(
+            entries
+                .into_iter()
+                .map(|e| {
+                    let mut d = Dict::new();
+                    d.insert("timestamp".into(), Value::from(e.timestamp.as_str()));
+                    d.insert("subscription".into(), Value::from(id.get()));
+                    d.insert("publication".into(), Value::from(e.publication.get()));
+                    d.insert("topic".into(), Value::from(e.topic.as_str()));
+                    d.insert(
+                        "args".into(),
+                        Value::List(e.payload.args_values().unwrap_or_default()),
+                    );
+                    d.insert(
+                        "kwargs".into(),
+                        Value::Dict(e.payload.kwargs_values().unwrap_or_default()),
+                    );
+                    Value::Dict(d)
+                })
+                .collect(),
+        )
     }
 }

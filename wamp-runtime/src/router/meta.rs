@@ -310,6 +310,14 @@ pub(crate) fn call(
                 ids(found)
             })
         }
+        "wamp.subscription.get_events" => {
+            let id = id_arg(&args, "subscription")?;
+            let events = state.broker.meta_events(id, &kwargs).ok_or((
+                "wamp.error.no_such_subscription",
+                format!("no subscription {id}"),
+            ))?;
+            one(Value::List(events))
+        }
         "wamp.subscription.get" => {
             let id = id_arg(&args, "subscription")?;
             one(Value::Dict(state.broker.meta_get(id).ok_or((

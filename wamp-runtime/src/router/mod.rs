@@ -201,7 +201,10 @@ impl RouterBuilder {
             let name = Uri::new(&config.name)
                 .map_err(|_| RouterError::InvalidRealm(config.name.clone()))?;
             if realms
-                .insert(config.name.clone(), Realm::new(name, config.roles.clone()))
+                .insert(
+                    config.name.clone(),
+                    Realm::new(name, config.roles.clone(), config.event_history),
+                )
                 .is_some()
             {
                 return Err(RouterError::InvalidRealm(config.name));

@@ -31,13 +31,17 @@ pub(crate) struct RealmState {
 }
 
 impl Realm {
-    pub(crate) fn new(name: Uri, roles: Option<HashMap<String, Vec<Permission>>>) -> Arc<Self> {
+    pub(crate) fn new(
+        name: Uri,
+        roles: Option<HashMap<String, Vec<Permission>>>,
+        history_limit: usize,
+    ) -> Arc<Self> {
         Arc::new(Realm {
             name,
             roles,
             state: Mutex::new(RealmState {
                 sessions: HashMap::new(),
-                broker: Broker::default(),
+                broker: Broker::with_history(history_limit),
                 dealer: Dealer::default(),
             }),
         })

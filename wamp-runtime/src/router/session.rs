@@ -30,6 +30,7 @@ pub(crate) fn router_roles() -> Dict {
             "event_retention",
             "session_meta_api",
             "subscription_meta_api",
+            "event_history",
         ]),
     );
     roles.insert(
