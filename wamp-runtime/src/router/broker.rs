@@ -32,6 +32,53 @@ struct Retained {
     publication: Id,
     details: EventDetails,
     payload: Payload,
+    /// Who the publication was for: late subscribers get it only if it was for them.
+    audience: Audience,
+}
+
+/// Who may receive a publication: the publisher's exclusion and eligibility options.
+#[derive(Clone, Debug)]
+struct Audience {
+    publisher: Option<Id>,
+    exclude_me: bool,
+    exclude: Vec<Id>,
+    exclude_authid: Vec<String>,
+    exclude_authrole: Vec<String>,
+    eligible: Option<Vec<Id>>,
+    eligible_authid: Option<Vec<String>>,
+    eligible_authrole: Option<Vec<String>>,
+}
+
+impl Audience {
+    fn new(opts: &PublishOptions, publisher: Option<Id>) -> Self {
+        Audience {
+            publisher,
+            exclude_me: opts.exclude_me().unwrap_or(true),
+            exclude: opts.exclude().unwrap_or_default(),
+            exclude_authid: opts.exclude_authid().unwrap_or_default(),
+            exclude_authrole: opts.exclude_authrole().unwrap_or_default(),
+            eligible: opts.eligible(),
+            eligible_authid: opts.eligible_authid(),
+            eligible_authrole: opts.eligible_authrole(),
+        }
+    }
+
+    fn admits(&self, peer: &Peer) -> bool {
+        let excluded = (Some(peer.id) == self.publisher && self.exclude_me)
+            || self.exclude.contains(&peer.id)
+            || self.exclude_authid.contains(&peer.authid)
+            || self.exclude_authrole.contains(&peer.authrole);
+        let eligible = self.eligible.as_ref().is_none_or(|e| e.contains(&peer.id))
+            && self
+                .eligible_authid
+                .as_ref()
+                .is_none_or(|e| e.contains(&peer.authid))
+            && self
+                .eligible_authrole
+                .as_ref()
+                .is_none_or(|e| e.contains(&peer.authrole));
+        eligible && !excluded
+    }
 }
 
 #[derive(Default)]
@@ -160,7 +207,7 @@ impl Broker {
 
     fn send_retained(&self, to: &Peer, subscription: Id, policy: MatchPolicy, pattern: &str) {
         for (topic, r) in &self.retained {
-            if matches(policy, pattern, topic) {
+            if matches(policy, pattern, topic) && r.audience.admits(to) {
                 let mut details = r.details.clone().with_retained(true);
                 if policy != MatchPolicy::Exact {
                     details = details.with_topic(r.topic.clone());
@@ -290,13 +337,7 @@ impl Broker {
         let publication = Id::random();
         let topic = topic_uri.as_str();
         let from_id = publisher.map(|p| p.id);
-        let exclude_me = opts.exclude_me().unwrap_or(true);
-        let exclude = opts.exclude().unwrap_or_default();
-        let exclude_authid = opts.exclude_authid().unwrap_or_default();
-        let exclude_authrole = opts.exclude_authrole().unwrap_or_default();
-        let eligible = opts.eligible();
-        let eligible_authid = opts.eligible_authid();
-        let eligible_authrole = opts.eligible_authrole();
+        let audience = Audience::new(opts, from_id);
         let mut base = EventDetails::new();
         if let (Some(from), true) = (publisher, opts.disclose_me().unwrap_or(false)) {
             base = base
@@ -304,20 +345,6 @@ impl Broker {
                 .with_publisher_authid(from.authid.clone())
                 .with_publisher_authrole(from.authrole.clone());
         }
-        let receives = |peer: &Peer| {
-            let excluded = (Some(peer.id) == from_id && exclude_me)
-                || exclude.contains(&peer.id)
-                || exclude_authid.contains(&peer.authid)
-                || exclude_authrole.contains(&peer.authrole);
-            let eligible = eligible.as_ref().is_none_or(|e| e.contains(&peer.id))
-                && eligible_authid
-                    .as_ref()
-                    .is_none_or(|e| e.contains(&peer.authid))
-                && eligible_authrole
-                    .as_ref()
-                    .is_none_or(|e| e.contains(&peer.authrole));
-            eligible && !excluded
-        };
         let deliver = |sub: &Subscription| {
             let details = if sub.policy == MatchPolicy::Exact {
                 base.clone()
@@ -326,7 +353,7 @@ impl Broker {
             };
             for sid in &sub.subscribers {
                 if let Some(peer) = sessions.get(sid) {
-                    if receives(peer) {
+                    if audience.admits(peer) {
                         peer.send(
                             Event {
                                 subscription: sub.id,
@@ -372,6 +399,7 @@ impl Broker {
                     publication,
                     details: base,
                     payload: payload.clone(),
+                    audience,
                 },
             );
         }

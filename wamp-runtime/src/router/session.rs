@@ -277,9 +277,10 @@ async fn authenticate(
     for method in &methods {
         if method == "anonymous" {
             if let Some(role) = &config.anonymous_role {
-                let authid = authid
-                    .clone()
-                    .unwrap_or_else(|| format!("anonymous-{}", Id::random()));
+                // An unauthenticated session never gets the authid it claims (it could
+                // be a real user's, which exclusion, eligibility and disclosure trust):
+                // it gets a fresh one, as Crossbar.io does.
+                let authid = format!("anonymous-{}", Id::random());
                 return Ok(Identity {
                     authid,
                     authrole: role.clone(),
