@@ -692,6 +692,7 @@ async fn misbehaving_clients_are_aborted_and_nobody_else_notices() {
         .limits(Limits {
             max_message_size: 64 * 1024,
             outbound_queue: 16,
+            slow_consumer_grace: Duration::from_millis(100),
             ..Default::default()
         })
         .rawsocket("127.0.0.1:0".parse().expect("addr"))

@@ -16,8 +16,21 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt, TryStreamExt};
 
-const WS_URL: &str = "ws://127.0.0.1:18080/ws";
-const RAW_URL: &str = "tcp://127.0.0.1:18081";
+/// The router's WebSocket URL: Crossbar.io's by default, or `CLIENT_COMPARE_WS_URL`
+/// (e.g. a `wamp router` for the comparison through our own router).
+fn ws_url() -> String {
+    std::env::var("CLIENT_COMPARE_WS_URL").unwrap_or_else(|_| "ws://127.0.0.1:18080/ws".into())
+}
+
+/// The router's RawSocket URL (`CLIENT_COMPARE_RAW_URL` overrides).
+fn raw_url() -> String {
+    std::env::var("CLIENT_COMPARE_RAW_URL").unwrap_or_else(|_| "tcp://127.0.0.1:18081".into())
+}
+
+/// The port of a `scheme://127.0.0.1:PORT[/path]` URL.
+fn url_port(url: &str) -> u16 {
+    url.rsplit(':').next().and_then(|p| p.split('/').next()).and_then(|p| p.parse().ok()).unwrap_or(0)
+}
 const INFLIGHT: usize = 64;
 
 type BoxErr = Box<dyn std::error::Error + Send + Sync>;
@@ -393,11 +406,11 @@ fn measure_main(a: &Args) -> Result<(), BoxErr> {
     Ok(())
 }
 
-fn url_for(transport: &str) -> &'static str {
+fn url_for(transport: &str) -> String {
     if transport == "rawsocket" {
-        RAW_URL
+        raw_url()
     } else {
-        WS_URL
+        ws_url()
     }
 }
 
@@ -469,8 +482,9 @@ async fn measure_wamp_async(a: &Args, res: &mut Res) -> Result<(), BoxErr> {
         "msgpack" => SerializerType::MsgPack,
         s => return Err(format!("wamp_async has no {s} serializer").into()),
     };
+    let url = url_for(&a.transport);
     let (mut client, (event_loop, _rpc_queue)) = Client::connect(
-        url_for(&a.transport),
+        url.as_str(),
         Some(
             ClientConfig::default()
                 .set_roles(vec![ClientRole::Caller, ClientRole::Subscriber])
@@ -647,7 +661,7 @@ async fn helper(prefix: String) -> Result<(), BoxErr> {
         std::process::exit(0);
     });
 
-    let builder = wamp::Session::builder(RAW_URL)
+    let builder = wamp::Session::builder(raw_url())
         .realm("realm1")
         .serializer(wamp::Serializer::MsgPack);
     let callee = builder.connect().await?;
@@ -821,12 +835,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn orchestrate(p: &Params) -> Result<(), BoxErr> {
-    for (url, port) in [(WS_URL, 18080), (RAW_URL, 18081)] {
+    for url in [ws_url(), raw_url()] {
+        let port = url_port(&url);
         std::net::TcpStream::connect_timeout(
             &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             Duration::from_secs(2),
         )
-        .map_err(|e| format!("Crossbar not reachable at {url}: {e} (start it with shared/interop/crossbar/start.sh)"))?;
+        .map_err(|e| format!("router not reachable at {url}: {e} (start Crossbar with shared/interop/crossbar/start.sh)"))?;
     }
     let exe = std::env::current_exe()?;
     let prefix = format!("bench.cc{}", std::process::id());
@@ -912,11 +927,13 @@ fn orchestrate(p: &Params) -> Result<(), BoxErr> {
         }
     };
     println!(
-        "Crossbar.io {WS_URL} / {RAW_URL}, realm1; callee and publisher: our client \
+        "Router {} / {}, realm1; callee and publisher: our client \
          (RawSocket, MessagePack) in a separate process. Median of {} run(s) per row; tokio {} runtime. \
          Sequential: {} calls after {} warm-up; 64 in flight: {} calls after {} warm-up; \
          pub→sub: {} events (measured process subscribes). CPU = user+sys of the measured \
          process (getrusage) per call / per event. Load average before/after: {} / {}.",
+        ws_url(),
+        raw_url(),
         p.repeat,
         if p.current_thread { "current-thread" } else { "multi-thread" },
         p.seq,

@@ -14,8 +14,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Slow consumers: every session has a bounded outbound queue
-//! ([`Limits::outbound_queue`] messages). A session that lets it fill up is ended with
+//! Slow consumers: a session may fall behind for a while (a burst), but one that stays
+//! more than [`Limits::outbound_queue`] messages behind for longer than
+//! [`Limits::slow_consumer_grace`], or ever falls [`Limits::outbound_hard_limit`] behind, is ended with
 //! ABORT `wamp.error.slow_consumer`; nobody else waits for it.
 
 mod auth;
@@ -55,9 +56,14 @@ use realm::Realm;
 pub struct Limits {
     /// Largest message accepted from (and sent to) a client (default 16 MiB).
     pub max_message_size: usize,
-    /// Messages that may wait for one session before it counts as a slow consumer and is
-    /// disconnected (default 4096).
+    /// Queued messages above which a session starts to count as a slow consumer
+    /// (default 4096).
     pub outbound_queue: usize,
+    /// How long a session may stay above `outbound_queue` before it is disconnected as a
+    /// slow consumer (default 5 s): bursts are fine, falling behind for good is not.
+    pub slow_consumer_grace: Duration,
+    /// Queued messages above which a session is disconnected at once (default 262144).
+    pub outbound_hard_limit: usize,
     /// Time allowed for the transport and WAMP handshakes, authentication included
     /// (default 10 s).
     pub handshake_timeout: Duration,
@@ -68,6 +74,8 @@ impl Default for Limits {
         Limits {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             outbound_queue: 4096,
+            slow_consumer_grace: Duration::from_secs(5),
+            outbound_hard_limit: 262_144,
             handshake_timeout: Duration::from_secs(10),
         }
     }

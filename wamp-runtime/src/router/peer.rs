@@ -1,7 +1,9 @@
 //! A joined session as the router sees it: who it is, what it supports, and the bounded
 //! queue its writer task drains.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
@@ -17,13 +19,101 @@ pub(crate) struct Peer {
     /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
     pub(crate) transport: String,
     pub(crate) roles: Dict,
-    outbound: mpsc::Sender<Message>,
+    outbound: Outbox,
     /// Set when the router must drop the session (slow consumer, kill, shutdown).
     pub(crate) kick: Notify,
     kicked: std::sync::Mutex<Option<Kick>>,
     invocation_ids: AtomicU64,
     /// Testaments to publish when the session ends: (detached scope, destroyed scope).
     testaments: std::sync::Mutex<(Vec<Testament>, Vec<Testament>)>,
+}
+
+/// A session's outbound queue and the slow-consumer policy.
+///
+/// The queue itself is unbounded so that a burst never blocks the router or the
+/// publisher; what is bounded is how long and how far a session may fall behind. Above
+/// `high_water` queued messages a grace period starts; a session still above it after
+/// `grace`, or above `hard_limit` at any time, is ended (`wamp.error.slow_consumer`).
+/// The depth is counted in messages; the payload bytes are shared with other sessions'
+/// copies of the same event.
+pub(crate) struct Outbox {
+    tx: mpsc::UnboundedSender<Message>,
+    depth: Arc<AtomicUsize>,
+    over_since: std::sync::Mutex<Option<Instant>>,
+    high_water: usize,
+    hard_limit: usize,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("depth", &self.depth.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// The writer's end of an [`Outbox`].
+pub(crate) struct OutboxReceiver {
+    rx: mpsc::UnboundedReceiver<Message>,
+    depth: Arc<AtomicUsize>,
+}
+
+impl OutboxReceiver {
+    /// The next message, waiting for one.
+    pub(crate) async fn recv(&mut self) -> Option<Message> {
+        let msg = self.rx.recv().await?;
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+        Some(msg)
+    }
+
+    /// The next message if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<Message> {
+        let msg = self.rx.try_recv().ok()?;
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+        Some(msg)
+    }
+}
+
+impl Outbox {
+    pub(crate) fn new(limits: &super::Limits) -> (Outbox, OutboxReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let depth = Arc::new(AtomicUsize::new(0));
+        let outbox = Outbox {
+            tx,
+            depth: depth.clone(),
+            over_since: std::sync::Mutex::new(None),
+            high_water: limits.outbound_queue.max(1),
+            hard_limit: limits.outbound_hard_limit.max(limits.outbound_queue.max(1)),
+            grace: limits.slow_consumer_grace,
+        };
+        (outbox, OutboxReceiver { rx, depth })
+    }
+
+    fn push(&self, msg: Message) -> Result<(), &'static str> {
+        let depth = self.depth.fetch_add(1, Ordering::Relaxed) + 1;
+        if depth > self.hard_limit {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            return Err("the session fell too far behind reading its messages");
+        }
+        if let Ok(mut since) = self.over_since.lock() {
+            if depth > self.high_water {
+                let now = Instant::now();
+                match *since {
+                    None => *since = Some(now),
+                    Some(t) if now.duration_since(t) > self.grace => {
+                        return Err("the session did not read its messages fast enough");
+                    }
+                    Some(_) => {}
+                }
+            } else if since.is_some() {
+                *since = None;
+            }
+        }
+        // A closed queue means the session is ending anyway.
+        let _ = self.tx.send(msg);
+        Ok(())
+    }
 }
 
 /// How the router ends a session it wants gone.
@@ -52,7 +142,7 @@ impl Peer {
         authmethod: String,
         transport: String,
         roles: Dict,
-        outbound: mpsc::Sender<Message>,
+        outbound: Outbox,
     ) -> Self {
         Peer {
             id,
@@ -69,26 +159,17 @@ impl Peer {
         }
     }
 
-    /// Queues a message for this session. A session whose queue is full is not keeping
-    /// up: rather than buffering without bound or blocking everyone else, the router
-    /// ends it with ABORT `wamp.error.slow_consumer` (see [`super::Limits::outbound_queue`]).
+    /// Queues a message for this session, never blocking the sender. A session that does
+    /// not keep up is ended with ABORT `wamp.error.slow_consumer` (see [`Outbox`]).
     pub(crate) fn send(&self, msg: Message) {
-        match self.outbound.try_send(msg) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kick_out(
-                    "wamp.error.slow_consumer",
-                    "the session did not read its messages fast enough",
-                );
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        if let Err(why) = self.outbound.push(msg) {
+            self.kick_out("wamp.error.slow_consumer", why);
         }
     }
 
-    /// Queues the final message of a session (ABORT, GOODBYE), best effort: if the queue
-    /// is full the connection is closed without it.
+    /// Queues the final message of a session (ABORT, GOODBYE).
     pub(crate) fn send_last(&self, msg: Message) {
-        let _ = self.outbound.try_send(msg);
+        let _ = self.outbound.tx.send(msg);
     }
 
     /// Asks the session's task to end the session with an ABORT carrying `reason`.

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::auth::{User, UserAuth};
-use super::peer::{Kick, Peer};
+use super::peer::{Kick, Outbox, OutboxReceiver, Peer};
 use super::realm::Realm;
 use super::RouterShared;
 use crate::auth::{cra, cryptosign, scram};
@@ -158,7 +158,7 @@ pub(crate) async fn serve(
     {
         return;
     }
-    let (tx, rx) = mpsc::channel(shared.limits.outbound_queue);
+    let (tx, rx) = Outbox::new(&shared.limits);
     let peer = Arc::new(Peer::new(
         session_id,
         identity.authid,
@@ -171,7 +171,12 @@ pub(crate) async fn serve(
     realm.join(peer.clone());
     tracing::debug!(session = %session_id, realm = %realm.name, "session joined");
     let (sink, mut stream) = t.split();
-    let writer = tokio::spawn(write_loop(sink, rx));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        rx,
+        Arc::downgrade(&peer),
+        shared.limits.slow_consumer_grace,
+    ));
 
     let end: Option<Message> = loop {
         tokio::select! {
@@ -225,19 +230,37 @@ pub(crate) async fn serve(
 /// Drains the session's queue into the transport, flushing once per burst.
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<Transport, Message>,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: OutboxReceiver,
+    peer: std::sync::Weak<Peer>,
+    grace: Duration,
 ) {
-    while let Some(msg) = rx.recv().await {
-        if feed(&mut sink, msg).await.is_err() {
-            return;
+    // A write that makes no progress for the grace period means the client stopped
+    // reading: a slow consumer, whatever the queue depth.
+    let stalled = |peer: &std::sync::Weak<Peer>| {
+        if let Some(p) = peer.upgrade() {
+            p.kick_out(
+                "wamp.error.slow_consumer",
+                "the session stopped reading its messages",
+            );
         }
-        while let Ok(msg) = rx.try_recv() {
-            if feed(&mut sink, msg).await.is_err() {
-                return;
+    };
+    while let Some(msg) = rx.recv().await {
+        match tokio::time::timeout(grace, feed(&mut sink, msg)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => return stalled(&peer),
+        }
+        while let Some(msg) = rx.try_recv() {
+            match tokio::time::timeout(grace, feed(&mut sink, msg)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => return stalled(&peer),
             }
         }
-        if sink.flush().await.is_err() {
-            return;
+        match tokio::time::timeout(grace, sink.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => return stalled(&peer),
         }
     }
     let _ = sink.close().await;
