@@ -360,7 +360,10 @@ async fn accept_loop(
         let (shared, shutdown, tls) = (shared.clone(), shutdown.clone(), tls.clone());
         tasks.spawn(async move {
             let limit = shared.limits.handshake_timeout;
-            let opened = tokio::time::timeout(limit, open(stream, peer, kind, tls, &shared)).await;
+            // Boxed: the TLS and transport handshakes' state must not stay in the
+            // future of every established session.
+            let opened =
+                tokio::time::timeout(limit, Box::pin(open(stream, peer, kind, tls, &shared))).await;
             match opened {
                 Ok(Ok(transport)) => session::serve(transport, shared, shutdown).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "transport handshake failed"),

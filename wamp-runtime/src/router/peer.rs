@@ -1,11 +1,12 @@
 //! A joined session as the router sees it: who it is, what it supports, and the bounded
 //! queue its writer task drains.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use crate::protocol::{options::role_has_feature, Dict, Id, Message, Role};
 
@@ -18,7 +19,9 @@ pub(crate) struct Peer {
     pub(crate) authmethod: String,
     /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
     pub(crate) transport: String,
-    pub(crate) roles: Dict,
+    /// The callee features the dealer consults, read once from HELLO (the whole roles
+    /// dictionary is not kept: it would be most of an idle session's memory).
+    callee_features: u8,
     outbound: Outbox,
     /// Set when the router must drop the session (slow consumer, kill, shutdown).
     pub(crate) kick: Notify,
@@ -28,91 +31,134 @@ pub(crate) struct Peer {
     testaments: std::sync::Mutex<(Vec<Testament>, Vec<Testament>)>,
 }
 
+/// The callee features the dealer needs to know about.
+const CALLEE_FEATURES: [&str; 3] = [
+    "progressive_call_results",
+    "progressive_call_invocations",
+    "call_canceling",
+];
+
 /// A session's outbound queue and the slow-consumer policy.
 ///
-/// The queue itself is unbounded so that a burst never blocks the router or the
-/// publisher; what is bounded is how long and how far a session may fall behind. Above
-/// `high_water` queued messages a grace period starts; a session still above it after
-/// `grace`, or above `hard_limit` at any time, is ended (`wamp.error.slow_consumer`).
-/// The depth is counted in messages; the payload bytes are shared with other sessions'
-/// copies of the same event.
+/// The queue is a plain `VecDeque` behind a mutex: pushing never blocks the router or
+/// the publisher, the writer takes everything queued in one swap, and an idle session's
+/// queue holds no memory at all. What is bounded is how far and how long a session may
+/// fall behind: above `high_water` queued messages a grace period starts; a session still
+/// above it after `grace`, or above `hard_limit` at any time, is ended
+/// (`wamp.error.slow_consumer`). Payload bytes are shared between the copies of an event.
 pub(crate) struct Outbox {
-    tx: mpsc::UnboundedSender<Message>,
-    depth: Arc<AtomicUsize>,
-    over_since: std::sync::Mutex<Option<Instant>>,
+    shared: Arc<OutboxShared>,
     high_water: usize,
     hard_limit: usize,
     grace: Duration,
 }
 
+struct OutboxShared {
+    queue: std::sync::Mutex<OutboxQueue>,
+    ready: Notify,
+}
+
+#[derive(Default)]
+struct OutboxQueue {
+    messages: VecDeque<Message>,
+    /// When the queue went above the high-water mark.
+    over_since: Option<Instant>,
+    /// The session is over: the writer finishes what is queued and stops.
+    closed: bool,
+}
+
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox")
-            .field("depth", &self.depth.load(Ordering::Relaxed))
-            .finish()
+        f.debug_struct("Outbox").finish_non_exhaustive()
     }
 }
 
 /// The writer's end of an [`Outbox`].
 pub(crate) struct OutboxReceiver {
-    rx: mpsc::UnboundedReceiver<Message>,
-    depth: Arc<AtomicUsize>,
+    shared: Arc<OutboxShared>,
 }
 
 impl OutboxReceiver {
-    /// The next message, waiting for one.
-    pub(crate) async fn recv(&mut self) -> Option<Message> {
-        let msg = self.rx.recv().await?;
-        self.depth.fetch_sub(1, Ordering::Relaxed);
-        Some(msg)
-    }
-
-    /// The next message if one is queued.
-    pub(crate) fn try_recv(&mut self) -> Option<Message> {
-        let msg = self.rx.try_recv().ok()?;
-        self.depth.fetch_sub(1, Ordering::Relaxed);
-        Some(msg)
+    /// Everything queued, waiting until there is something; `None` once the session is
+    /// over and the queue drained.
+    pub(crate) async fn batch(&mut self) -> Option<VecDeque<Message>> {
+        loop {
+            {
+                let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+                if !q.messages.is_empty() {
+                    q.over_since = None;
+                    return Some(std::mem::take(&mut q.messages));
+                }
+                if q.closed {
+                    return None;
+                }
+            }
+            self.shared.ready.notified().await;
+        }
     }
 }
 
 impl Outbox {
     pub(crate) fn new(limits: &super::Limits) -> (Outbox, OutboxReceiver) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let depth = Arc::new(AtomicUsize::new(0));
+        let shared = Arc::new(OutboxShared {
+            queue: Default::default(),
+            ready: Notify::new(),
+        });
         let outbox = Outbox {
-            tx,
-            depth: depth.clone(),
-            over_since: std::sync::Mutex::new(None),
+            shared: shared.clone(),
             high_water: limits.outbound_queue.max(1),
             hard_limit: limits.outbound_hard_limit.max(limits.outbound_queue.max(1)),
             grace: limits.slow_consumer_grace,
         };
-        (outbox, OutboxReceiver { rx, depth })
+        (outbox, OutboxReceiver { shared })
     }
 
     fn push(&self, msg: Message) -> Result<(), &'static str> {
-        let depth = self.depth.fetch_add(1, Ordering::Relaxed) + 1;
-        if depth > self.hard_limit {
-            self.depth.fetch_sub(1, Ordering::Relaxed);
-            return Err("the session fell too far behind reading its messages");
-        }
-        if let Ok(mut since) = self.over_since.lock() {
+        {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if q.closed {
+                return Ok(());
+            }
+            let depth = q.messages.len() + 1;
+            if depth > self.hard_limit {
+                return Err("the session fell too far behind reading its messages");
+            }
             if depth > self.high_water {
                 let now = Instant::now();
-                match *since {
-                    None => *since = Some(now),
+                match q.over_since {
+                    None => q.over_since = Some(now),
                     Some(t) if now.duration_since(t) > self.grace => {
                         return Err("the session did not read its messages fast enough");
                     }
                     Some(_) => {}
                 }
-            } else if since.is_some() {
-                *since = None;
             }
+            q.messages.push_back(msg);
         }
-        // A closed queue means the session is ending anyway.
-        let _ = self.tx.send(msg);
+        self.shared.ready.notify_one();
         Ok(())
+    }
+
+    /// Queues a message even past the limits (the last one of a session).
+    fn push_last(&self, msg: Message) {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .messages
+            .push_back(msg);
+        self.shared.ready.notify_one();
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .closed = true;
+        self.shared.ready.notify_one();
     }
 }
 
@@ -150,7 +196,11 @@ impl Peer {
             authrole,
             authmethod,
             transport,
-            roles,
+            callee_features: CALLEE_FEATURES
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| role_has_feature(&roles, Role::Callee, f))
+                .fold(0, |acc, (i, _)| acc | (1 << i)),
             outbound,
             kick: Notify::new(),
             kicked: std::sync::Mutex::new(None),
@@ -169,7 +219,7 @@ impl Peer {
 
     /// Queues the final message of a session (ABORT, GOODBYE).
     pub(crate) fn send_last(&self, msg: Message) {
-        let _ = self.outbound.tx.send(msg);
+        self.outbound.push_last(msg);
     }
 
     /// Asks the session's task to end the session with an ABORT carrying `reason`.
@@ -250,6 +300,10 @@ impl Peer {
 
     /// Whether the session announced `feature` for `role`.
     pub(crate) fn has_feature(&self, role: Role, feature: &str) -> bool {
-        role_has_feature(&self.roles, role, feature)
+        role == Role::Callee
+            && CALLEE_FEATURES
+                .iter()
+                .position(|f| *f == feature)
+                .is_some_and(|i| self.callee_features & (1 << i) != 0)
     }
 }

@@ -125,7 +125,9 @@ pub(crate) async fn serve(
             .await;
         return;
     };
-    let identity = match authenticate(&mut t, &shared, &realm, &hello).await {
+    // Boxed: the authentication state machines are large and must not stay in every
+    // established session's future.
+    let identity = match Box::pin(authenticate(&mut t, &shared, &realm, &hello)).await {
         Ok(identity) => identity,
         Err(message) => {
             let _ = t
@@ -168,6 +170,7 @@ pub(crate) async fn serve(
         hello.details.roles().unwrap_or_default(),
         tx,
     ));
+    drop(hello); // its details (roles, authextra) are not needed any more
     realm.join(peer.clone());
     tracing::debug!(session = %session_id, realm = %realm.name, "session joined");
     let (sink, mut stream) = t.split();
@@ -234,7 +237,7 @@ async fn write_loop(
     peer: std::sync::Weak<Peer>,
     grace: Duration,
 ) {
-    // A write that makes no progress for the grace period means the client stopped
+    // A burst that cannot be written within the grace period means the client stopped
     // reading: a slow consumer, whatever the queue depth.
     let stalled = |peer: &std::sync::Weak<Peer>| {
         if let Some(p) = peer.upgrade() {
@@ -244,20 +247,14 @@ async fn write_loop(
             );
         }
     };
-    while let Some(msg) = rx.recv().await {
-        match tokio::time::timeout(grace, feed(&mut sink, msg)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => return stalled(&peer),
-        }
-        while let Some(msg) = rx.try_recv() {
-            match tokio::time::timeout(grace, feed(&mut sink, msg)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return,
-                Err(_) => return stalled(&peer),
+    while let Some(batch) = rx.batch().await {
+        let burst = async {
+            for msg in batch {
+                feed(&mut sink, msg).await?;
             }
-        }
-        match tokio::time::timeout(grace, sink.flush()).await {
+            sink.flush().await
+        };
+        match tokio::time::timeout(grace, burst).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => return stalled(&peer),
