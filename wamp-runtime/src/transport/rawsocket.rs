@@ -550,18 +550,6 @@ struct RawSocketFrames<S> {
     write_closed: bool,
 }
 
-/// A `Framed` whose buffers start empty: tokio-util's default 8 KiB each (read and
-/// write) would be most of an idle session's memory on a router with many of them.
-/// They grow on first use and keep their size afterwards.
-fn small_framed<S, C>(stream: S, codec: C) -> Framed<S, C>
-where
-    S: AsyncRead + AsyncWrite,
-{
-    let mut framed = Framed::with_capacity(stream, codec, 0);
-    *framed.write_buffer_mut() = bytes::BytesMut::new();
-    framed
-}
-
 impl<S> RawSocketFrames<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -569,7 +557,7 @@ where
     fn new(stream: S, max_incoming: usize, config: &RawSocketConfig) -> Self {
         let wakers = Arc::new(WriteWakers::default());
         RawSocketFrames {
-            framed: Some(small_framed(stream, RawSocketCodec { max_incoming })),
+            framed: Some(Framed::new(stream, RawSocketCodec { max_incoming })),
             control: VecDeque::new(),
             control_unflushed: false,
             keepalive: config
