@@ -557,7 +557,14 @@ where
     fn new(stream: S, max_incoming: usize, config: &RawSocketConfig) -> Self {
         let wakers = Arc::new(WriteWakers::default());
         RawSocketFrames {
-            framed: Some(Framed::new(stream, RawSocketCodec { max_incoming })),
+            framed: Some({
+                // The write buffer starts empty and grows on first use: an idle session
+                // keeps only the read buffer. (Starting the *read* buffer empty made reads
+                // tiny and halved throughput.)
+                let mut framed = Framed::new(stream, RawSocketCodec { max_incoming });
+                *framed.write_buffer_mut() = bytes::BytesMut::new();
+                framed
+            }),
             control: VecDeque::new(),
             control_unflushed: false,
             keepalive: config
