@@ -41,17 +41,9 @@ pub type HandlerResult = Result<Payload, WampError>;
 pub(crate) type Handler =
     Arc<dyn Fn(Invocation) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>> + Send + Sync>;
 
-/// Session-scope request IDs (1, 2, 3, ... wrapping after 2^53), shared by the handles so
-/// that a call knows its own ID (to cancel it) without asking the driver.
-#[derive(Debug, Default)]
-pub(crate) struct RequestIds(AtomicU64);
-
-impl RequestIds {
-    pub(crate) fn next(&self) -> Id {
-        let n = self.0.fetch_add(1, Ordering::Relaxed) % crate::protocol::id::MAX_ID + 1;
-        Id::new(n).unwrap_or(Id::MIN)
-    }
-}
+/// Session-scope request IDs, shared by the handles so that a call knows its own ID (to
+/// cancel it) without asking the driver.
+pub(crate) type RequestIds = crate::protocol::IdSequence;
 
 struct Inner {
     commands: tokio::sync::mpsc::UnboundedSender<Command>,

@@ -268,16 +268,7 @@ impl StreamingCall {
                 }
             }
         };
-        let result = match self.timeout {
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .unwrap_or(Err(Error::Timeout(t))),
-            None => wait.await,
-        };
-        if !matches!(result, Err(Error::Timeout(_))) {
-            self.guard.armed = false;
-        }
-        result
+        final_result(wait, self.timeout, &mut self.guard).await
     }
 }
 
@@ -315,24 +306,30 @@ impl IntoFuture for CallRequest {
                 mode: self.cancel_mode,
                 armed: true,
             };
-            let wait = async {
-                match rx.await {
-                    Ok(result) => result,
-                    Err(_) => Err(guard.session.not_connected()),
-                }
-            };
-            let result = match self.timeout {
-                Some(t) => tokio::time::timeout(t, wait)
-                    .await
-                    .unwrap_or(Err(Error::Timeout(t))),
-                None => wait.await,
-            };
-            if !matches!(result, Err(Error::Timeout(_))) {
-                guard.armed = false;
-            }
-            result
+            let session = guard.session.clone();
+            let wait = async move { rx.await.unwrap_or_else(|_| Err(session.not_connected())) };
+            final_result(wait, self.timeout, &mut guard).await
         })
     }
+}
+
+/// Waits for a call's final answer within its deadline. The guard stays armed (and
+/// cancels the call when dropped) only when the deadline passed first.
+async fn final_result(
+    wait: impl Future<Output = Result<CallResult, Error>>,
+    timeout: Option<Duration>,
+    guard: &mut CancelGuard,
+) -> Result<CallResult, Error> {
+    let result = match timeout {
+        Some(t) => tokio::time::timeout(t, wait)
+            .await
+            .unwrap_or(Err(Error::Timeout(t))),
+        None => wait.await,
+    };
+    if !matches!(result, Err(Error::Timeout(_))) {
+        guard.armed = false;
+    }
+    result
 }
 
 /// Sends CANCEL when a call is abandoned before its final result.

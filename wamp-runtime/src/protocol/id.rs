@@ -71,10 +71,11 @@ impl TryFrom<u64> for Id {
     }
 }
 
-/// Hands out session-scope IDs: 1, 2, 3, ... wrapping after 2^53.
+/// Hands out session-scope IDs: 1, 2, 3, ... wrapping after 2^53. Shared by reference
+/// (`&self`), so the tasks of one session can draw from it concurrently.
 #[derive(Debug, Default)]
 pub struct IdSequence {
-    last: u64,
+    issued: std::sync::atomic::AtomicU64,
 }
 
 impl IdSequence {
@@ -85,10 +86,11 @@ impl IdSequence {
 
     /// The next ID.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Id {
-        let id = Id(self.last).next();
-        self.last = id.0;
-        id
+    pub fn next(&self) -> Id {
+        let n = self
+            .issued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Id(n % MAX_ID + 1)
     }
 }
 
@@ -106,7 +108,9 @@ mod tests {
 
     #[test]
     fn sequence_wraps_to_one() {
-        let mut seq = IdSequence { last: MAX_ID - 1 };
+        let seq = IdSequence {
+            issued: std::sync::atomic::AtomicU64::new(MAX_ID - 1),
+        };
         assert_eq!(seq.next().get(), MAX_ID);
         assert_eq!(seq.next().get(), 1);
         assert_eq!(seq.next().get(), 2);

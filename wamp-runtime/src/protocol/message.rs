@@ -7,7 +7,7 @@ use super::error::{DecodeError, EncodeError};
 use super::id::Id;
 use super::options::*;
 use super::payload::Payload;
-use super::uri::{validate, Uri, UriKind, UriRules};
+use super::uri::{Uri, UriKind};
 use crate::serializer::{ElementReader, MessageWriter};
 
 macro_rules! message_types {
@@ -810,9 +810,4 @@ impl Message {
             }
         })
     }
-}
-
-/// Checks a URI the way decoding does, for code that builds messages from user input.
-pub fn check_uri(uri: &str, kind: UriKind) -> Result<(), super::uri::UriError> {
-    validate(uri, UriRules::Loose, kind)
 }

@@ -132,12 +132,7 @@ impl Broker {
         }
     }
 
-    pub(crate) fn subscribe(
-        &mut self,
-        from: &Arc<Peer>,
-        m: Subscribe,
-        sessions: &HashMap<Id, Arc<Peer>>,
-    ) {
+    pub(crate) fn subscribe(&mut self, from: &Arc<Peer>, m: Subscribe) {
         let policy = m.options.match_policy().unwrap_or(MatchPolicy::Exact);
         let topic = m.topic.as_str().to_owned();
         let existing = match policy {
@@ -202,7 +197,6 @@ impl Broker {
         if m.options.get_retained().unwrap_or(false) {
             self.send_retained(from, id, policy, &topic);
         }
-        let _ = sessions;
     }
 
     fn send_retained(&self, to: &Peer, subscription: Id, policy: MatchPolicy, pattern: &str) {

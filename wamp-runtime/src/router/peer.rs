@@ -2,7 +2,6 @@
 //! queue its writer task drains.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ pub(crate) struct Peer {
     /// Set when the router must drop the session (slow consumer, kill, shutdown).
     pub(crate) kick: Notify,
     kicked: std::sync::Mutex<Option<Kick>>,
-    invocation_ids: AtomicU64,
+    invocation_ids: crate::protocol::IdSequence,
     /// Testaments to publish when the session ends: (detached scope, destroyed scope).
     testaments: std::sync::Mutex<(Vec<Testament>, Vec<Testament>)>,
 }
@@ -204,7 +203,7 @@ impl Peer {
             outbound,
             kick: Notify::new(),
             kicked: std::sync::Mutex::new(None),
-            invocation_ids: AtomicU64::new(0),
+            invocation_ids: Default::default(),
             testaments: Default::default(),
         }
     }
@@ -293,9 +292,7 @@ impl Peer {
 
     /// The next INVOCATION request ID (session scope, router to callee).
     pub(crate) fn next_invocation_id(&self) -> Id {
-        let n =
-            self.invocation_ids.fetch_add(1, Ordering::Relaxed) % crate::protocol::id::MAX_ID + 1;
-        Id::new(n).unwrap_or(Id::MIN)
+        self.invocation_ids.next()
     }
 
     /// Whether the session announced `feature` for `role`.

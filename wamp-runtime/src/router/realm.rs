@@ -217,7 +217,7 @@ impl Realm {
         } = &mut *state;
         match msg {
             Message::Publish(m) => broker.publish(from, m, sessions),
-            Message::Subscribe(m) => broker.subscribe(from, m, sessions),
+            Message::Subscribe(m) => broker.subscribe(from, m),
             Message::Unsubscribe(m) => broker.unsubscribe(from, m),
             Message::Call(m) => dealer.call(self, from, m, sessions),
             Message::Cancel(m) => dealer.cancel(from, m, sessions),
