@@ -76,6 +76,22 @@ async fn closed_reason(s: &Session) -> String {
     reason.expect("the session closes in time")
 }
 
+/// Accepts one RawSocket connection at the byte level (JSON, no limit), reads the client's
+/// HELLO frame and hands back the stream, for routers that then misbehave in raw bytes.
+async fn accept_until_hello(listener: &TcpListener) -> tokio::net::TcpStream {
+    use tokio::io::AsyncReadExt;
+    let (mut stream, _) = listener.accept().await.expect("accept");
+    let mut handshake = [0u8; 4];
+    stream.read_exact(&mut handshake).await.expect("handshake");
+    stream.write_all(&[0x7f, 0xf1, 0, 0]).await.expect("reply");
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).await.expect("hello header");
+    let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
+    let mut hello = vec![0u8; len];
+    stream.read_exact(&mut hello).await.expect("hello");
+    stream
+}
+
 #[tokio::test]
 async fn garbage_during_the_handshake_is_a_clear_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -210,21 +226,7 @@ async fn an_undecodable_message_after_welcome_closes_the_session() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("tcp://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let mut buf = [0u8; 4];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut buf)
-            .await
-            .expect("handshake");
-        stream.write_all(&[0x7f, 0xf1, 0, 0]).await.expect("reply");
-        let mut header = [0u8; 4];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut header)
-            .await
-            .expect("hello header");
-        let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-        let mut hello = vec![0u8; len];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut hello)
-            .await
-            .expect("hello");
+        let mut stream = accept_until_hello(&listener).await;
         for frame in [&br#"[2,5,{}]"#[..], br#"[36, "x"]"#] {
             stream
                 .write_all(&[0, 0, 0, frame.len() as u8])
@@ -247,21 +249,7 @@ async fn a_connection_cut_mid_frame_closes_the_session() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("tcp://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let mut buf = [0u8; 4];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut buf)
-            .await
-            .expect("handshake");
-        stream.write_all(&[0x7f, 0xf1, 0, 0]).await.expect("reply");
-        let mut header = [0u8; 4];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut header)
-            .await
-            .expect("hello header");
-        let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-        let mut hello = vec![0u8; len];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut hello)
-            .await
-            .expect("hello");
+        let mut stream = accept_until_hello(&listener).await;
         let welcome = br#"[2,5,{}]"#;
         stream
             .write_all(&[0, 0, 0, welcome.len() as u8])
