@@ -1,10 +1,13 @@
 //! A joined session as the router sees it: who it is, what it supports, and the bounded
-//! queue its writer task drains.
+//! queue its session task drains into the transport.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use crate::protocol::{options::role_has_feature, Dict, Id, Message, Role};
@@ -54,7 +57,8 @@ pub(crate) struct Outbox {
 
 struct OutboxShared {
     queue: std::sync::Mutex<OutboxQueue>,
-    ready: Notify,
+    /// The session task, woken when something is queued.
+    ready: AtomicWaker,
 }
 
 #[derive(Default)]
@@ -72,28 +76,26 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-/// The writer's end of an [`Outbox`].
+/// The session task's end of an [`Outbox`].
 pub(crate) struct OutboxReceiver {
     shared: Arc<OutboxShared>,
 }
 
 impl OutboxReceiver {
-    /// Everything queued, waiting until there is something; `None` once the session is
-    /// over and the queue drained.
-    pub(crate) async fn batch(&mut self) -> Option<VecDeque<Message>> {
-        loop {
-            {
-                let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-                if !q.messages.is_empty() {
-                    q.over_since = None;
-                    return Some(std::mem::take(&mut q.messages));
-                }
-                if q.closed {
-                    return None;
-                }
-            }
-            self.shared.ready.notified().await;
+    /// Everything queued, or `Pending` (and a wakeup once something is queued) if nothing
+    /// is; `Ready(None)` once the session is over and the queue drained.
+    pub(crate) fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<VecDeque<Message>>> {
+        // Register first: a push after the check below then wakes us.
+        self.shared.ready.register(cx.waker());
+        let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if !q.messages.is_empty() {
+            q.over_since = None;
+            return Poll::Ready(Some(std::mem::take(&mut q.messages)));
         }
+        if q.closed {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
     }
 }
 
@@ -101,7 +103,7 @@ impl Outbox {
     pub(crate) fn new(limits: &super::Limits) -> (Outbox, OutboxReceiver) {
         let shared = Arc::new(OutboxShared {
             queue: Default::default(),
-            ready: Notify::new(),
+            ready: AtomicWaker::new(),
         });
         let outbox = Outbox {
             shared: shared.clone(),
@@ -134,7 +136,7 @@ impl Outbox {
             }
             q.messages.push_back(msg);
         }
-        self.shared.ready.notify_one();
+        self.shared.ready.wake();
         Ok(())
     }
 
@@ -146,7 +148,7 @@ impl Outbox {
             .unwrap_or_else(|p| p.into_inner())
             .messages
             .push_back(msg);
-        self.shared.ready.notify_one();
+        self.shared.ready.wake();
     }
 }
 
@@ -157,7 +159,7 @@ impl Drop for Outbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .closed = true;
-        self.shared.ready.notify_one();
+        self.shared.ready.wake();
     }
 }
 

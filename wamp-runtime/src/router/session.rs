@@ -1,11 +1,16 @@
 //! One client connection on the router side: the opening handshake with authentication,
-//! then the reader loop that feeds the realm, and a writer task that drains the
-//! session's bounded queue into the transport.
+//! then one task that feeds incoming messages to the realm and drains the session's
+//! bounded outbound queue into the transport.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::watch;
 
@@ -173,51 +178,100 @@ pub(crate) async fn serve(
     drop(hello); // its details (roles, authextra) are not needed any more
     realm.join(peer.clone());
     tracing::debug!(session = %session_id, realm = %realm.name, "session joined");
-    let (sink, mut stream) = t.split();
-    let writer = tokio::spawn(write_loop(
-        sink,
+    let mut io = SessionIo {
         rx,
-        Arc::downgrade(&peer),
-        shared.limits.slow_consumer_grace,
-    ));
-
-    let end: Option<Message> = loop {
-        tokio::select! {
-            biased;
-            _ = peer.kick.notified() => {
-                let kick = peer.kicked().unwrap_or(Kick { reason: "wamp.close.killed".into(), message: String::new(), goodbye: true });
-                let reason = Uri::new(&kick.reason).unwrap_or(Uri::from_static("wamp.close.killed"));
-                let mut details = CloseDetails::new();
-                if !kick.message.is_empty() {
-                    details = details.with_message(kick.message);
+        batch: VecDeque::new(),
+        unflushed: false,
+        stall: None,
+        grace: shared.limits.slow_consumer_grace,
+    };
+    let end: Option<Message> = {
+        let mut kicked = std::pin::pin!(peer.kick.notified());
+        let mut shutdown = std::pin::pin!(shutdown.changed());
+        loop {
+            let event = std::future::poll_fn(|cx| {
+                if kicked.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Kicked);
                 }
-                break Some(if kick.goodbye { Goodbye { details, reason }.into() } else { Abort { details, reason }.into() });
-            }
-            _ = shutdown.changed() => {
-                break Some(Goodbye { details: CloseDetails::new().with_message("the router is shutting down".into()), reason: Uri::from_static("wamp.close.system_shutdown") }.into());
-            }
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Goodbye(_))) => {
-                    break Some(Goodbye { details: CloseDetails::new(), reason: Uri::from_static("wamp.close.goodbye_and_out") }.into());
+                if shutdown.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Shutdown);
                 }
-                Some(Ok(Message::Hello(_))) => {
-                    break Some(abort("wamp.error.protocol_violation", "HELLO in an established session"));
+                io.poll_event(&mut t, cx)
+            })
+            .await;
+            match event {
+                Event::Kicked => {
+                    let kick = peer.kicked().unwrap_or(Kick {
+                        reason: "wamp.close.killed".into(),
+                        message: String::new(),
+                        goodbye: true,
+                    });
+                    let reason =
+                        Uri::new(&kick.reason).unwrap_or(Uri::from_static("wamp.close.killed"));
+                    let mut details = CloseDetails::new();
+                    if !kick.message.is_empty() {
+                        details = details.with_message(kick.message);
+                    }
+                    break Some(if kick.goodbye {
+                        Goodbye { details, reason }.into()
+                    } else {
+                        Abort { details, reason }.into()
+                    });
                 }
-                Some(Ok(Message::Abort(_))) => break None,
-                Some(Ok(msg)) => realm.handle(&peer, msg),
-                Some(Err(TransportError::Decode(e))) => {
-                    break Some(abort("wamp.error.protocol_violation", format!("invalid message: {e}")));
+                Event::Shutdown => {
+                    break Some(
+                        Goodbye {
+                            details: CloseDetails::new()
+                                .with_message("the router is shutting down".into()),
+                            reason: Uri::from_static("wamp.close.system_shutdown"),
+                        }
+                        .into(),
+                    );
                 }
-                Some(Err(e @ TransportError::MessageTooLarge { .. })) => {
-                    tracing::debug!(session = %session_id, error = %e, "closing");
+                Event::Stalled => {
+                    tracing::debug!(session = %session_id, "slow consumer: a write stalled");
+                    realm.leave(session_id);
+                    return;
+                }
+                Event::WriteFailed(e) => {
+                    tracing::debug!(session = %session_id, error = %e, "connection lost while writing");
                     break None;
                 }
-                Some(Err(e)) => {
-                    tracing::debug!(session = %session_id, error = %e, "connection lost");
-                    break None;
-                }
-                None => break None,
-            },
+                Event::Incoming(incoming) => match incoming {
+                    Some(Ok(Message::Goodbye(_))) => {
+                        break Some(
+                            Goodbye {
+                                details: CloseDetails::new(),
+                                reason: Uri::from_static("wamp.close.goodbye_and_out"),
+                            }
+                            .into(),
+                        );
+                    }
+                    Some(Ok(Message::Hello(_))) => {
+                        break Some(abort(
+                            "wamp.error.protocol_violation",
+                            "HELLO in an established session",
+                        ));
+                    }
+                    Some(Ok(Message::Abort(_))) => break None,
+                    Some(Ok(msg)) => realm.handle(&peer, msg),
+                    Some(Err(TransportError::Decode(e))) => {
+                        break Some(abort(
+                            "wamp.error.protocol_violation",
+                            format!("invalid message: {e}"),
+                        ));
+                    }
+                    Some(Err(e @ TransportError::MessageTooLarge { .. })) => {
+                        tracing::debug!(session = %session_id, error = %e, "closing");
+                        break None;
+                    }
+                    Some(Err(e)) => {
+                        tracing::debug!(session = %session_id, error = %e, "connection lost");
+                        break None;
+                    }
+                    None => break None,
+                },
+            }
         }
     };
     realm.leave(session_id);
@@ -225,55 +279,115 @@ pub(crate) async fn serve(
         // Bypass the (possibly full) queue: this is the last thing the session hears.
         peer.send_last(last);
     }
+    // Dropping the last handle closes the queue: what is in it goes out, then the socket
+    // is closed (bounded in time: the client may have stopped reading).
     drop(peer);
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    let drain = std::future::poll_fn(|cx| io.poll_drain(&mut t, cx));
+    let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
     tracing::debug!(session = %session_id, "session ended");
 }
 
-/// Drains the session's queue into the transport, flushing once per burst.
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<Transport, Message>,
-    mut rx: OutboxReceiver,
-    peer: std::sync::Weak<Peer>,
-    grace: Duration,
-) {
-    // A burst that cannot be written within the grace period means the client stopped
-    // reading: a slow consumer, whatever the queue depth.
-    let stalled = |peer: &std::sync::Weak<Peer>| {
-        if let Some(p) = peer.upgrade() {
-            p.kick_out(
-                "wamp.error.slow_consumer",
-                "the session stopped reading its messages",
-            );
-        }
-    };
-    while let Some(batch) = rx.batch().await {
-        let burst = async {
-            for msg in batch {
-                feed(&mut sink, msg).await?;
-            }
-            sink.flush().await
-        };
-        match tokio::time::timeout(grace, burst).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => return stalled(&peer),
-        }
-    }
-    let _ = sink.close().await;
+/// What woke the session task up.
+enum Event {
+    Kicked,
+    Shutdown,
+    Incoming(Option<Result<Message, TransportError>>),
+    /// The transport failed while writing.
+    WriteFailed(TransportError),
+    /// A burst could not be written within the slow-consumer grace period.
+    Stalled,
 }
 
-async fn feed(
-    sink: &mut futures_util::stream::SplitSink<Transport, Message>,
-    msg: Message,
-) -> Result<(), TransportError> {
-    match sink.feed(msg).await {
-        // A message too large for this peer is dropped; the connection is fine.
-        Err(TransportError::MessageTooLarge { size, max }) => {
-            tracing::warn!(size, max, "dropping a message larger than the peer accepts");
-            Ok(())
+/// The writing half of a session's task: the burst being written from the outbound queue.
+///
+/// Reading and writing share one task (an idle session is one task, not two), but neither
+/// waits for the other: [`SessionIo::poll_event`] pushes the queued messages as far as the
+/// socket takes them and then looks for incoming ones. Everything in flight lives here, not
+/// in a future, so nothing is lost when the task wakes up for another reason.
+struct SessionIo {
+    rx: OutboxReceiver,
+    /// Taken from the queue, not yet handed to the transport.
+    batch: VecDeque<Message>,
+    /// Handed to the transport, not yet flushed.
+    unflushed: bool,
+    /// Started when a burst cannot be written at once: the client stopped reading.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    grace: Duration,
+}
+
+impl SessionIo {
+    /// Writes what is queued, then returns the next incoming message, if any.
+    fn poll_event(&mut self, t: &mut Transport, cx: &mut Context<'_>) -> Poll<Event> {
+        match self.poll_write(t, cx) {
+            Poll::Ready(Err(e)) => return Poll::Ready(Event::WriteFailed(e)),
+            Poll::Ready(Ok(())) => self.stall = None,
+            Poll::Pending => {
+                let grace = self.grace;
+                let stall = self
+                    .stall
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(grace)));
+                if stall.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Stalled);
+                }
+            }
         }
-        other => other,
+        t.poll_next_unpin(cx).map(Event::Incoming)
+    }
+
+    /// Moves the queued messages into the transport and flushes them. `Ready(Ok)` when
+    /// everything taken is written and nothing else is queued right now.
+    fn poll_write(
+        &mut self,
+        t: &mut Transport,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        loop {
+            while !self.batch.is_empty() {
+                ready!(t.poll_ready_unpin(cx))?;
+                if let Some(msg) = self.batch.pop_front() {
+                    match t.start_send_unpin(msg) {
+                        Ok(()) => {}
+                        // A message too large for this peer is dropped; the connection is fine.
+                        Err(TransportError::MessageTooLarge { size, max }) => {
+                            tracing::warn!(
+                                size,
+                                max,
+                                "dropping a message larger than the peer accepts"
+                            );
+                        }
+                        Err(e) => return Poll::Ready(Err(e)),
+                    }
+                    self.unflushed = true;
+                }
+            }
+            if self.unflushed {
+                ready!(t.poll_flush_unpin(cx))?;
+                self.unflushed = false;
+            }
+            match self.rx.poll_batch(cx) {
+                Poll::Ready(Some(batch)) => self.batch = batch,
+                // The queue is closed only when the session is over (see `poll_drain`).
+                Poll::Ready(None) | Poll::Pending => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+
+    /// Writes everything still queued once the session is over, then closes the transport.
+    fn poll_drain(&mut self, t: &mut Transport, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if ready!(self.poll_write(t, cx)).is_err() {
+                return Poll::Ready(());
+            }
+            match self.rx.poll_batch(cx) {
+                Poll::Ready(Some(batch)) => self.batch = batch,
+                Poll::Ready(None) => {
+                    let _ = ready!(t.poll_close_unpin(cx));
+                    return Poll::Ready(());
+                }
+                // The queue is not closed yet: somebody still holds the session for a moment.
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

@@ -54,6 +54,13 @@ const MAX_FRAME_LEN: usize = 1 << 24;
 const HEADER_LEN: usize = 4;
 /// Room reserved at once for a frame still arriving, whatever its header announces.
 const PREALLOCATE: usize = 64 * 1024;
+/// The read buffer gets this much room before each read that would otherwise have less than
+/// [`MIN_READ_ROOM`]: reads stay large while the buffer is only allocated when data arrives.
+const READ_CHUNK: usize = 8 * 1024;
+/// Below this much free room in the read buffer, [`READ_CHUNK`] more is reserved first.
+const MIN_READ_ROOM: usize = 1024;
+/// A write buffer that grew past this (a large message went out) is given back once flushed.
+const MAX_IDLE_WRITE_BUFFER: usize = 64 * 1024;
 /// Handshake error code 1: serializer unsupported.
 const ERR_SERIALIZER_UNSUPPORTED: u8 = 1;
 /// Handshake error code 3: use of reserved bits.
@@ -558,11 +565,11 @@ where
         let wakers = Arc::new(WriteWakers::default());
         RawSocketFrames {
             framed: Some({
-                // The write buffer starts empty and grows on first use: an idle session
-                // keeps only the read buffer. (Starting the *read* buffer empty made reads
-                // tiny and halved throughput.)
+                // Both buffers start empty and grow on first use; the read buffer is given
+                // back whenever the connection goes quiet (see `poll_next`).
                 let mut framed = Framed::new(stream, RawSocketCodec { max_incoming });
-                *framed.write_buffer_mut() = bytes::BytesMut::new();
+                *framed.read_buffer_mut() = BytesMut::new();
+                *framed.write_buffer_mut() = BytesMut::new();
                 framed
             }),
             control: VecDeque::new(),
@@ -679,7 +686,17 @@ where
                 this.read_done = true;
                 return Poll::Ready(None);
             };
-            match Pin::new(framed).poll_next(cx) {
+            let buffer = framed.read_buffer_mut();
+            if buffer.capacity() - buffer.len() < MIN_READ_ROOM {
+                buffer.reserve(READ_CHUNK);
+            }
+            let polled = Pin::new(&mut *framed).poll_next(cx);
+            if polled.is_pending() && framed.read_buffer().is_empty() {
+                // Nothing buffered and nothing to read: give the buffer back, so an idle
+                // connection holds no read memory (it is reserved again when data comes).
+                *framed.read_buffer_mut() = BytesMut::new();
+            }
+            match polled {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Some(keepalive) = this.keepalive.as_mut() {
                         keepalive.on_frame();
@@ -764,7 +781,12 @@ where
         let Some(framed) = this.framed.as_mut() else {
             return Poll::Ready(Err(TransportError::Closed));
         };
-        Pin::new(framed).poll_flush(&mut Context::from_waker(&this.write_waker))
+        ready!(Pin::new(&mut *framed).poll_flush(&mut Context::from_waker(&this.write_waker)))?;
+        if framed.write_buffer().capacity() > MAX_IDLE_WRITE_BUFFER {
+            // One large message must not pin its size in memory for the connection's life.
+            *framed.write_buffer_mut() = BytesMut::new();
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
