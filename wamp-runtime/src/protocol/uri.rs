@@ -61,6 +61,14 @@ pub fn validate(uri: &str, rules: UriRules, kind: UriKind) -> Result<(), UriErro
             UriKind::Prefix | UriKind::Wildcard => Ok(()),
         };
     }
+    if is_plainly_valid(uri.as_bytes(), rules, kind) {
+        return Ok(());
+    }
+    validate_carefully(uri, rules, kind)
+}
+
+/// Component by component, Unicode-aware, with the reason when the URI is invalid.
+fn validate_carefully(uri: &str, rules: UriRules, kind: UriKind) -> Result<(), UriError> {
     let count = uri.split('.').count();
     for (index, component) in uri.split('.').enumerate() {
         if component.is_empty() {
@@ -91,6 +99,35 @@ pub fn validate(uri: &str, rules: UriRules, kind: UriKind) -> Result<(), UriErro
         }
     }
     Ok(())
+}
+
+/// One pass over an ASCII URI, no allocation: `true` if it is valid for `rules` and `kind`.
+/// `false` means "not sure" (invalid, or non-ASCII): [`validate`] then takes the careful path,
+/// which also says what is wrong. URIs are validated on every call and publish, so the
+/// common case must be cheap.
+fn is_plainly_valid(uri: &[u8], rules: UriRules, kind: UriKind) -> bool {
+    let mut component_len = 0usize;
+    for &b in uri {
+        if b == b'.' {
+            // An empty component before a dot: only wildcard URIs may have one.
+            if component_len == 0 && kind != UriKind::Wildcard {
+                return false;
+            }
+            component_len = 0;
+            continue;
+        }
+        let ok = match rules {
+            // Non-ASCII bytes may be (Unicode) whitespace: leave them to the careful path.
+            UriRules::Loose => b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ' | b'#'),
+            UriRules::Strict => b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_',
+        };
+        if !ok {
+            return false;
+        }
+        component_len += 1;
+    }
+    // A trailing empty component: fine for prefixes and wildcards.
+    component_len > 0 || kind != UriKind::Concrete
 }
 
 /// A URI that passed the loose rules for its kind. Cheap to clone.
@@ -174,6 +211,49 @@ mod tests {
             ok,
             "{uri:?} {rules:?} {kind:?}"
         );
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_careful_one() {
+        let samples = [
+            "a",
+            "a.b",
+            "a.b.",
+            ".a",
+            "a..b",
+            "..",
+            ".",
+            "a.",
+            "com.example.x_1",
+            "A.B",
+            "a b",
+            "a#b",
+            "a\tb",
+            "a\u{a0}b",
+            "é.x",
+            "a.b.c.d.e",
+            "a_b.c-d",
+            "x..",
+            "..x",
+        ];
+        for uri in samples {
+            for rules in [UriRules::Loose, UriRules::Strict] {
+                for kind in [UriKind::Concrete, UriKind::Prefix, UriKind::Wildcard] {
+                    let careful = validate_carefully(uri, rules, kind).is_ok();
+                    if is_plainly_valid(uri.as_bytes(), rules, kind) {
+                        assert!(careful, "{uri:?} {rules:?} {kind:?}: fast says valid");
+                    }
+                    if uri.is_ascii() {
+                        // For ASCII the fast path decides alone.
+                        assert_eq!(
+                            is_plainly_valid(uri.as_bytes(), rules, kind),
+                            careful,
+                            "{uri:?} {rules:?} {kind:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
