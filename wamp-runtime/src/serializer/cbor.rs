@@ -1,7 +1,5 @@
 //! CBOR framing: heads and skipping one data item without decoding it.
 
-use std::ops::Range;
-
 use super::{split_binary, SplitError, MAX_DEPTH};
 use crate::protocol::DecodeError;
 
@@ -144,7 +142,7 @@ pub(super) fn skip(bytes: &[u8]) -> Result<usize, SplitError> {
     }
 }
 
-pub(super) fn split(frame: &[u8]) -> Result<Vec<Range<usize>>, DecodeError> {
+pub(super) fn split(frame: &[u8]) -> Result<super::Spans, DecodeError> {
     let array_len = |b: &[u8]| -> Result<Option<(usize, usize)>, SplitError> {
         if b.is_empty() {
             return Err(SplitError::Truncated);

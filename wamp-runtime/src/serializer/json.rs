@@ -1,7 +1,5 @@
 //! JSON framing helpers. serde_json does the parsing; `RawValue` gives element spans.
 
-use std::ops::Range;
-
 use serde_json::value::RawValue;
 
 use super::MAX_DEPTH;
@@ -13,7 +11,7 @@ pub(super) fn first_char(bytes: &[u8]) -> Option<u8> {
 }
 
 /// Element spans of a top-level JSON array. serde_json limits nesting to 128 levels.
-pub(super) fn split(frame: &[u8]) -> Result<Vec<Range<usize>>, DecodeError> {
+pub(super) fn split(frame: &[u8]) -> Result<super::Spans, DecodeError> {
     if first_char(frame) != Some(b'[') {
         // Still report a syntax error as such, not as "not a list".
         return match serde_json::from_slice::<serde::de::IgnoredAny>(frame) {

@@ -105,12 +105,16 @@ impl Serializer {
         if ranges.is_empty() {
             return Err(DecodeError::Empty);
         }
-        let code: u64 = self
-            .decode_checked(&frame[ranges[0].clone()])
-            .map_err(|_| DecodeError::Malformed {
-                format: self.name(),
-                reason: "the message type is not a non-negative integer".into(),
-            })?;
+        let first = &frame[ranges[0].clone()];
+        let code: u64 = match small_uint(self, first) {
+            Some(code) => code,
+            None => self
+                .decode_checked(first)
+                .map_err(|_| DecodeError::Malformed {
+                    format: self.name(),
+                    reason: "the message type is not a non-negative integer".into(),
+                })?,
+        };
         let message_type = MessageType::from_code(code).ok_or(DecodeError::UnknownType(code))?;
         let reader = ElementReader {
             serializer: self,
@@ -212,11 +216,12 @@ impl std::fmt::Display for Serializer {
     }
 }
 
+/// The byte ranges of a message's elements. No WAMP message has more than 7 elements, so
+/// they stay on the stack: decoding a message allocates nothing for them.
+pub(crate) type Spans = smallvec::SmallVec<[Range<usize>; 8]>;
+
 /// Splits an encoded top-level list into the byte ranges of its elements.
-pub(crate) fn split(
-    serializer: Serializer,
-    frame: &[u8],
-) -> Result<Vec<Range<usize>>, DecodeError> {
+pub(crate) fn split(serializer: Serializer, frame: &[u8]) -> Result<Spans, DecodeError> {
     match serializer {
         Serializer::Json => json::split(frame),
         Serializer::MsgPack => msgpack::split(frame),
@@ -321,7 +326,10 @@ impl ElementReader<'_> {
     }
 
     pub(crate) fn id(&self, index: usize, field: &str) -> Result<Id, DecodeError> {
-        let raw: u64 = self.value(index, field)?;
+        let raw: u64 = match small_uint(self.serializer, self.bytes(index)) {
+            Some(raw) => raw,
+            None => self.value(index, field)?,
+        };
         Id::new(raw).ok_or_else(|| self.field_error(field, format!("ID {raw} is outside 1..=2^53")))
     }
 
@@ -341,10 +349,15 @@ impl ElementReader<'_> {
         check: impl FnOnce(&D) -> Result<(), crate::protocol::options::OptionTypeError>,
     ) -> Result<D, DecodeError>
     where
-        D: DeserializeOwned,
+        D: DeserializeOwned + Default,
     {
-        if !self.serializer.is_dict(self.bytes(index)) {
+        let bytes = self.bytes(index);
+        if !self.serializer.is_dict(bytes) {
             return Err(self.field_error(field, "expected a dictionary"));
+        }
+        if is_empty_dict(self.serializer, bytes) {
+            // The usual Details/Options: nothing to parse, nothing to check.
+            return Ok(D::default());
         }
         let d: D = self.value(index, field)?;
         check(&d).map_err(|e| {
@@ -378,7 +391,7 @@ impl ElementReader<'_> {
     }
 
     /// `Request|id` (0 allowed when details follow) and the optional revocation details.
-    pub(crate) fn revocable<D: DeserializeOwned>(
+    pub(crate) fn revocable<D: DeserializeOwned + Default>(
         &self,
         check: impl FnOnce(&D) -> Result<(), crate::protocol::options::OptionTypeError>,
     ) -> Result<(u64, Option<D>), DecodeError> {
@@ -390,6 +403,46 @@ impl ElementReader<'_> {
             return Err(self.field_error("Request", format!("ID {request} is outside 1..=2^53")));
         }
         Ok((request, Some(self.dict(2, "Details", check)?)))
+    }
+}
+
+/// An unsigned integer in its shortest common encoding, read without a deserializer (IDs
+/// and message codes are in every message). `None`: anything else, left to serde.
+fn small_uint(serializer: Serializer, bytes: &[u8]) -> Option<u64> {
+    match serializer {
+        Serializer::MsgPack => match *bytes {
+            [b @ 0x00..=0x7f] => Some(u64::from(b)),
+            [0xcc, b] => Some(u64::from(b)),
+            [0xcd, ref rest @ ..] => Some(u64::from(u16::from_be_bytes(rest.try_into().ok()?))),
+            [0xce, ref rest @ ..] => Some(u64::from(u32::from_be_bytes(rest.try_into().ok()?))),
+            [0xcf, ref rest @ ..] => Some(u64::from_be_bytes(rest.try_into().ok()?)),
+            _ => None,
+        },
+        Serializer::Cbor => match *bytes {
+            [b @ 0x00..=0x17] => Some(u64::from(b)),
+            [0x18, b] => Some(u64::from(b)),
+            [0x19, ref rest @ ..] => Some(u64::from(u16::from_be_bytes(rest.try_into().ok()?))),
+            [0x1a, ref rest @ ..] => Some(u64::from(u32::from_be_bytes(rest.try_into().ok()?))),
+            [0x1b, ref rest @ ..] => Some(u64::from_be_bytes(rest.try_into().ok()?)),
+            _ => None,
+        },
+        // Plain digits, short enough not to overflow; no leading zeros (not JSON).
+        Serializer::Json => match bytes {
+            [b'0'] => Some(0),
+            [b'1'..=b'9', ..] if bytes.len() <= 16 && bytes.iter().all(u8::is_ascii_digit) => {
+                Some(bytes.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// Whether `bytes` is exactly an empty dictionary (`{}`, `0x80`, `0xa0`).
+fn is_empty_dict(serializer: Serializer, bytes: &[u8]) -> bool {
+    match serializer {
+        Serializer::Json => bytes == b"{}",
+        Serializer::MsgPack => bytes == [0x80],
+        Serializer::Cbor => bytes == [0xa0],
     }
 }
 
@@ -435,7 +488,7 @@ fn split_binary(
     frame: &[u8],
     array_len: impl Fn(&[u8]) -> Result<Option<(usize, usize)>, SplitError>,
     skip: impl Fn(&[u8]) -> Result<usize, SplitError>,
-) -> Result<Vec<Range<usize>>, DecodeError> {
+) -> Result<Spans, DecodeError> {
     let (count, mut pos) = match array_len(frame).map_err(|e| split_error(format, e))? {
         Some(header) => header,
         None => return Err(DecodeError::NotAList),
@@ -444,7 +497,7 @@ fn split_binary(
     if count > frame.len().saturating_sub(pos) {
         return Err(split_error(format, SplitError::Truncated));
     }
-    let mut ranges = Vec::with_capacity(count);
+    let mut ranges = Spans::with_capacity(count);
     for _ in 0..count {
         let len = skip(&frame[pos..]).map_err(|e| split_error(format, e))?;
         ranges.push(pos..pos + len);
@@ -457,4 +510,55 @@ fn split_binary(
         });
     }
     Ok(ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_and_empty_dict_fast_paths_agree_with_serde() {
+        let samples = [
+            0u64,
+            1,
+            23,
+            24,
+            127,
+            128,
+            255,
+            256,
+            65_535,
+            65_536,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            (1 << 53) - 1,
+            1 << 53,
+            u64::MAX,
+        ];
+        for ser in [Serializer::Json, Serializer::MsgPack, Serializer::Cbor] {
+            for n in samples {
+                let bytes = ser.encode_value(&n, "n").expect("encode");
+                if let Some(fast) = small_uint(ser, &bytes) {
+                    assert_eq!(fast, n, "{ser} {n}");
+                }
+                assert_eq!(ser.decode_checked::<u64>(&bytes).expect("serde"), n);
+            }
+            for v in [-1i64, i64::MIN] {
+                let bytes = ser.encode_value(&v, "v").expect("encode");
+                assert_eq!(small_uint(ser, &bytes), None, "{ser} {v}");
+            }
+            let empty = ser
+                .encode_value(&std::collections::BTreeMap::<String, u8>::new(), "d")
+                .expect("encode");
+            assert!(is_empty_dict(ser, &empty), "{ser}");
+            let one = ser
+                .encode_value(&std::collections::BTreeMap::from([("a", 1u8)]), "d")
+                .expect("encode");
+            assert!(!is_empty_dict(ser, &one), "{ser}");
+        }
+        // JSON forms serde reads but the fast path leaves to it.
+        for text in ["1.0", "01", "1e3", "-0", "12345678901234567"] {
+            assert_eq!(small_uint(Serializer::Json, text.as_bytes()), None, "{text}");
+        }
+    }
 }

@@ -1,7 +1,5 @@
 //! MessagePack framing: array headers and skipping one value without decoding it.
 
-use std::ops::Range;
-
 use super::{split_binary, SplitError, MAX_DEPTH};
 use crate::protocol::DecodeError;
 
@@ -94,7 +92,7 @@ pub(super) fn skip(bytes: &[u8]) -> Result<usize, SplitError> {
     Ok(pos)
 }
 
-pub(super) fn split(frame: &[u8]) -> Result<Vec<Range<usize>>, DecodeError> {
+pub(super) fn split(frame: &[u8]) -> Result<super::Spans, DecodeError> {
     let array_len = |b: &[u8]| -> Result<Option<(usize, usize)>, SplitError> {
         if !is_array(b) {
             return if b.is_empty() {
