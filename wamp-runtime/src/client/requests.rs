@@ -44,7 +44,8 @@ fn add_kwargs<K: Serialize + ?Sized>(
 #[must_use = "a call does nothing until it is awaited"]
 pub struct CallRequest {
     session: Session,
-    procedure: String,
+    /// Validated when the request is made (the error surfaces when it is awaited).
+    procedure: Result<Uri, crate::protocol::UriError>,
     payload: Result<Payload, Error>,
     options: CallOptions,
     timeout: Option<Duration>,
@@ -55,7 +56,7 @@ impl CallRequest {
     pub(crate) fn new(session: Session, procedure: &str) -> Self {
         CallRequest {
             session,
-            procedure: procedure.to_owned(),
+            procedure: Uri::new(procedure),
             payload: Ok(Payload::empty()),
             options: CallOptions::new(),
             timeout: None,
@@ -111,7 +112,7 @@ impl CallRequest {
     }
 
     fn start(self, progressive: bool) -> Result<Started, Error> {
-        let procedure = Uri::new(&self.procedure)?;
+        let procedure = self.procedure?;
         let payload = self.payload?;
         let mut options = self.options;
         if progressive {
@@ -182,7 +183,7 @@ impl CallRequest {
                 ),
             )));
         }
-        let procedure = Uri::new(&self.procedure)?;
+        let procedure = self.procedure?;
         let first = self.payload?;
         let request = self.session.next_request();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -284,7 +285,7 @@ impl IntoFuture for CallRequest {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let procedure = Uri::new(&self.procedure)?;
+            let procedure = self.procedure?;
             let payload = self.payload?;
             let request = self.session.next_request();
             let (tx, rx) = oneshot::channel();
@@ -416,7 +417,8 @@ impl Stream for ProgressiveCall {
 #[must_use = "a publication does nothing until it is awaited"]
 pub struct PublishRequest {
     session: Session,
-    topic: String,
+    /// Validated when the request is made (the error surfaces when it is awaited).
+    topic: Result<Uri, crate::protocol::UriError>,
     payload: Result<Payload, Error>,
     options: PublishOptions,
 }
@@ -425,7 +427,7 @@ impl PublishRequest {
     pub(crate) fn new(session: Session, topic: &str) -> Self {
         PublishRequest {
             session,
-            topic: topic.to_owned(),
+            topic: Uri::new(topic),
             payload: Ok(Payload::empty()),
             options: PublishOptions::new(),
         }
@@ -523,7 +525,7 @@ impl IntoFuture for PublishRequest {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let topic = Uri::new(&self.topic)?;
+            let topic = self.topic?;
             let payload = self.payload?;
             let request = self.session.next_request();
             let ack = self.options.acknowledge().unwrap_or(false);

@@ -67,11 +67,11 @@ impl Payload {
     where
         A: Serialize + ?Sized,
     {
-        let bytes = serializer.encode_value(args, "arguments")?;
+        let bytes = serializer.encode_value_bytes(args, "arguments")?;
         if !serializer.is_list(&bytes) {
             return Err(EncodeError::ArgsNotAList);
         }
-        self.args = Some(Part::Encoded(serializer, bytes.into()));
+        self.args = Some(Part::Encoded(serializer, bytes));
         Ok(self)
     }
 
@@ -84,14 +84,14 @@ impl Payload {
     where
         K: Serialize + ?Sized,
     {
-        let bytes = serializer.encode_value(kwargs, "keyword arguments")?;
+        let bytes = serializer.encode_value_bytes(kwargs, "keyword arguments")?;
         if !serializer.is_dict(&bytes) {
             return Err(EncodeError::KwargsNotADict);
         }
         if self.args.is_none() {
             self.args = Some(Part::Value(Value::List(Vec::new())));
         }
-        self.kwargs = Some(Part::Encoded(serializer, bytes.into()));
+        self.kwargs = Some(Part::Encoded(serializer, bytes));
         Ok(self)
     }
 

@@ -86,7 +86,8 @@ enum Pending {
 /// complete and nests at most [`MAX_DEPTH`] levels. Iterative, like the MessagePack one.
 pub(super) fn skip(bytes: &[u8]) -> Result<usize, SplitError> {
     let mut pos = 0usize;
-    let mut stack = vec![Pending::Items(1)];
+    // On the stack for the usual shallow values: skipping runs for every element.
+    let mut stack: smallvec::SmallVec<[Pending; 16]> = smallvec::smallvec![Pending::Items(1)];
     loop {
         match stack.last_mut() {
             None => return Ok(pos),

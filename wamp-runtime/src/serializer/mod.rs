@@ -125,6 +125,27 @@ impl Serializer {
         Message::read(&reader)
     }
 
+    /// Encodes a message into exactly-sized shared bytes (what transports send).
+    pub fn encode_bytes(self, msg: &Message) -> Result<Bytes, EncodeError> {
+        with_scratch(|out| {
+            let mut w = MessageWriter::with_buffer(self, msg.arity(), std::mem::take(out));
+            let written = w
+                .element(&msg.message_type().code(), "message type")
+                .and_then(|()| msg.write_elements(&mut w));
+            *out = w.finish();
+            written
+        })
+    }
+
+    /// [`Serializer::encode_value`] into exactly-sized shared bytes.
+    pub fn encode_value_bytes<T: Serialize + ?Sized>(
+        self,
+        value: &T,
+        what: &'static str,
+    ) -> Result<Bytes, EncodeError> {
+        with_scratch(|out| self.write_value(out, value, what))
+    }
+
     /// Encodes any serializable value in this format. Structs become dictionaries.
     pub fn encode_value<T: Serialize + ?Sized>(
         self,
@@ -236,9 +257,47 @@ pub(crate) struct MessageWriter {
     first: bool,
 }
 
+/// Up to this size, an encoding is copied out of the scratch buffer (one exact allocation);
+/// larger ones take the buffer itself rather than copying it.
+const SCRATCH_COPY_LIMIT: usize = 16 * 1024;
+
+thread_local! {
+    /// Where messages and payloads are encoded before they become [`Bytes`]: encoding into
+    /// a fresh `Vec` cost a growing allocation plus a shared header for every message.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `encode` on the thread's scratch buffer and returns what it wrote.
+fn with_scratch(
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<Bytes, EncodeError> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut out) => {
+            out.clear();
+            encode(&mut out)?;
+            Ok(if out.len() <= SCRATCH_COPY_LIMIT {
+                Bytes::copy_from_slice(&out)
+            } else {
+                Bytes::from(std::mem::take(&mut *out))
+            })
+        }
+        // Re-entered (a Serialize impl that encodes WAMP itself): no scratch for this one.
+        Err(_) => {
+            let mut out = Vec::new();
+            encode(&mut out)?;
+            Ok(Bytes::from(out))
+        }
+    })
+}
+
 impl MessageWriter {
     fn new(serializer: Serializer, len: usize) -> Self {
-        let mut out = Vec::with_capacity(64);
+        Self::with_buffer(serializer, len, Vec::with_capacity(64))
+    }
+
+    /// A writer appending to `out` (cleared first).
+    fn with_buffer(serializer: Serializer, len: usize, mut out: Vec<u8>) -> Self {
+        out.clear();
         match serializer {
             Serializer::Json => out.push(b'['),
             Serializer::MsgPack => msgpack::write_array_len(&mut out, len),
@@ -558,7 +617,11 @@ mod tests {
         }
         // JSON forms serde reads but the fast path leaves to it.
         for text in ["1.0", "01", "1e3", "-0", "12345678901234567"] {
-            assert_eq!(small_uint(Serializer::Json, text.as_bytes()), None, "{text}");
+            assert_eq!(
+                small_uint(Serializer::Json, text.as_bytes()),
+                None,
+                "{text}"
+            );
         }
     }
 }

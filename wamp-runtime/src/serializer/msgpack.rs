@@ -62,9 +62,21 @@ fn header(bytes: &[u8]) -> Result<(usize, u64, u64), SplitError> {
 /// complete and nests at most [`MAX_DEPTH`] levels. Iterative: hostile input cannot
 /// exhaust the stack.
 pub(super) fn skip(bytes: &[u8]) -> Result<usize, SplitError> {
+    // Most elements (IDs, URIs, empty dictionaries) contain nothing: no stack needed.
+    if let (head, data, 0) = header(bytes)? {
+        let end = (head as u64)
+            .checked_add(data)
+            .ok_or(SplitError::Truncated)?;
+        return if end > bytes.len() as u64 {
+            Err(SplitError::Truncated)
+        } else {
+            Ok(end as usize)
+        };
+    }
     let mut pos = 0usize;
-    // Values still to read at each open nesting level.
-    let mut pending: Vec<u64> = vec![1];
+    // Values still to read at each open nesting level (on the stack for the usual shallow
+    // values: skipping runs for every element of every message).
+    let mut pending: smallvec::SmallVec<[u64; 16]> = smallvec::smallvec![1];
     while let Some(top) = pending.last_mut() {
         if *top == 0 {
             pending.pop();

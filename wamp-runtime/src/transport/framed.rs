@@ -58,14 +58,14 @@ where
     }
 
     fn start_send(mut self: Pin<&mut Self>, msg: Message) -> Result<(), Self::Error> {
-        let bytes = self.serializer.encode(&msg)?;
+        let bytes = self.serializer.encode_bytes(&msg)?;
         if bytes.len() > self.max_outgoing {
             return Err(TransportError::MessageTooLarge {
                 size: bytes.len(),
                 max: self.max_outgoing,
             });
         }
-        Pin::new(&mut self.inner).start_send(Bytes::from(bytes))
+        Pin::new(&mut self.inner).start_send(bytes)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
