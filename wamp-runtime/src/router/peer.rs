@@ -135,6 +135,12 @@ impl Outbox {
                 }
             }
             q.messages.push_back(msg);
+            if depth > 1 {
+                // Not the first since the session task last emptied the queue: that first
+                // push already woke it, and it takes everything when it runs. (Waking per
+                // message made the wakers' cache line bounce between threads on fan-out.)
+                return Ok(());
+            }
         }
         self.shared.ready.wake();
         Ok(())
