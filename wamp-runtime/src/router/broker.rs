@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::matching::matches;
-use super::peer::Peer;
+use super::peer::{Peer, SharedMessage};
 use crate::protocol::*;
 
 struct Subscription {
@@ -345,20 +345,29 @@ impl Broker {
             } else {
                 base.clone().with_topic(topic_uri.clone())
             };
-            for sid in &sub.subscribers {
-                if let Some(peer) = sessions.get(sid) {
-                    if audience.admits(peer) {
-                        peer.send(
-                            Event {
-                                subscription: sub.id,
-                                publication,
-                                details: details.clone(),
-                                payload: payload.clone(),
-                            }
-                            .into(),
-                        );
-                    }
+            let event: Message = Event {
+                subscription: sub.id,
+                publication,
+                details,
+                payload: payload.clone(),
+            }
+            .into();
+            let mut receivers = sub
+                .subscribers
+                .iter()
+                .filter_map(|sid| sessions.get(sid))
+                .filter(|peer| audience.admits(peer));
+            if sub.subscribers.len() == 1 {
+                if let Some(peer) = receivers.next() {
+                    peer.send(event);
                 }
+                return;
+            }
+            // Every subscriber of a subscription gets the very same EVENT: it is encoded
+            // once per serializer, and the queues share the bytes.
+            let shared = Arc::new(SharedMessage::new(event));
+            for peer in receivers {
+                peer.send_shared(shared.clone());
             }
         };
         let mut matched: Vec<Id> = self.exact.get(topic).copied().into_iter().collect();

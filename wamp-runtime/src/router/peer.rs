@@ -2,7 +2,7 @@
 //! queue its session task drains into the transport.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use std::task::{Context, Poll};
@@ -10,7 +10,10 @@ use std::task::{Context, Poll};
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
+use bytes::Bytes;
+
 use crate::protocol::{options::role_has_feature, Dict, Id, Message, Role};
+use crate::serializer::Serializer;
 
 /// One joined session.
 #[derive(Debug)]
@@ -63,7 +66,7 @@ struct OutboxShared {
 
 #[derive(Default)]
 struct OutboxQueue {
-    messages: VecDeque<Message>,
+    messages: VecDeque<Outgoing>,
     /// When the queue went above the high-water mark.
     over_since: Option<Instant>,
     /// The session is over: the writer finishes what is queued and stops.
@@ -84,7 +87,7 @@ pub(crate) struct OutboxReceiver {
 impl OutboxReceiver {
     /// Everything queued, or `Pending` (and a wakeup once something is queued) if nothing
     /// is; `Ready(None)` once the session is over and the queue drained.
-    pub(crate) fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<VecDeque<Message>>> {
+    pub(crate) fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<VecDeque<Outgoing>>> {
         // Register first: a push after the check below then wakes us.
         self.shared.ready.register(cx.waker());
         let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -114,7 +117,7 @@ impl Outbox {
         (outbox, OutboxReceiver { shared })
     }
 
-    fn push(&self, msg: Message) -> Result<(), &'static str> {
+    fn push(&self, msg: Outgoing) -> Result<(), &'static str> {
         {
             let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
             if q.closed {
@@ -153,7 +156,7 @@ impl Outbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .messages
-            .push_back(msg);
+            .push_back(Outgoing::Message(msg));
         self.shared.ready.wake();
     }
 }
@@ -166,6 +169,51 @@ impl Drop for Outbox {
             .unwrap_or_else(|p| p.into_inner())
             .closed = true;
         self.shared.ready.wake();
+    }
+}
+
+/// What waits in a session's outbound queue.
+pub(crate) enum Outgoing {
+    Message(Message),
+    /// The same message for many sessions (an event for every subscriber of a
+    /// subscription): encoded at most once per serializer, whoever sends it first.
+    Shared(Arc<SharedMessage>),
+}
+
+/// A message shared between the queues of many sessions, with its encodings.
+pub(crate) struct SharedMessage {
+    message: Message,
+    /// Per serializer (indexed by RawSocket serializer ID - 1): the encoded frame, or
+    /// `None` if it could not be encoded in that format.
+    frames: [OnceLock<Option<Bytes>>; 3],
+}
+
+impl SharedMessage {
+    pub(crate) fn new(message: Message) -> Self {
+        SharedMessage {
+            message,
+            frames: Default::default(),
+        }
+    }
+
+    /// The message, for transports that take messages rather than frames.
+    pub(crate) fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// The message encoded with `serializer`; `None` if it cannot be (logged once).
+    pub(crate) fn frame(&self, serializer: Serializer) -> Option<&Bytes> {
+        let slot = usize::from(serializer.rawsocket_id()).saturating_sub(1);
+        self.frames
+            .get(slot)?
+            .get_or_init(|| match serializer.encode_bytes(&self.message) {
+                Ok(frame) => Some(frame),
+                Err(e) => {
+                    tracing::warn!(%serializer, error = %e, "dropping a message that cannot be encoded");
+                    None
+                }
+            })
+            .as_ref()
     }
 }
 
@@ -219,6 +267,15 @@ impl Peer {
     /// Queues a message for this session, never blocking the sender. A session that does
     /// not keep up is ended with ABORT `wamp.error.slow_consumer` (see [`Outbox`]).
     pub(crate) fn send(&self, msg: Message) {
+        self.enqueue(Outgoing::Message(msg));
+    }
+
+    /// Queues a message shared with other sessions (see [`SharedMessage`]).
+    pub(crate) fn send_shared(&self, msg: Arc<SharedMessage>) {
+        self.enqueue(Outgoing::Shared(msg));
+    }
+
+    fn enqueue(&self, msg: Outgoing) {
         if let Err(why) = self.outbound.push(msg) {
             self.kick_out("wamp.error.slow_consumer", why);
         }

@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::watch;
 
 use super::auth::{User, UserAuth};
-use super::peer::{Kick, Outbox, OutboxReceiver, Peer};
+use super::peer::{Kick, Outbox, OutboxReceiver, Outgoing, Peer};
 use super::realm::Realm;
 use super::RouterShared;
 use crate::auth::{cra, cryptosign, scram};
@@ -307,7 +307,7 @@ enum Event {
 struct SessionIo {
     rx: OutboxReceiver,
     /// Taken from the queue, not yet handed to the transport.
-    batch: VecDeque<Message>,
+    batch: VecDeque<Outgoing>,
     /// Handed to the transport, not yet flushed.
     unflushed: bool,
     /// Started when a burst cannot be written at once: the client stopped reading.
@@ -344,8 +344,18 @@ impl SessionIo {
         loop {
             while !self.batch.is_empty() {
                 ready!(t.poll_ready_unpin(cx))?;
-                if let Some(msg) = self.batch.pop_front() {
-                    match t.start_send_unpin(msg) {
+                if let Some(out) = self.batch.pop_front() {
+                    let sent = match out {
+                        Outgoing::Message(msg) => t.start_send_unpin(msg),
+                        Outgoing::Shared(shared) => match t.frame_serializer() {
+                            Some(serializer) => match shared.frame(serializer) {
+                                Some(frame) => t.start_send_frame(frame.clone()),
+                                None => Ok(()),
+                            },
+                            None => t.start_send_unpin(shared.message().clone()),
+                        },
+                    };
+                    match sent {
                         Ok(()) => {}
                         // A message too large for this peer is dropped; the connection is fine.
                         Err(TransportError::MessageTooLarge { size, max }) => {

@@ -35,6 +35,22 @@ impl<S> MessageFramed<S> {
     }
 }
 
+impl<S> MessageFramed<S>
+where
+    S: Sink<Bytes, Error = TransportError> + Unpin,
+{
+    /// Hands one encoded message to the frame layer, unless the peer would refuse its size.
+    fn send_frame(&mut self, frame: Bytes) -> Result<(), TransportError> {
+        if frame.len() > self.max_outgoing {
+            return Err(TransportError::MessageTooLarge {
+                size: frame.len(),
+                max: self.max_outgoing,
+            });
+        }
+        Pin::new(&mut self.inner).start_send(frame)
+    }
+}
+
 impl<S> Stream for MessageFramed<S>
 where
     S: Stream<Item = Result<Bytes, TransportError>> + Unpin,
@@ -59,13 +75,7 @@ where
 
     fn start_send(mut self: Pin<&mut Self>, msg: Message) -> Result<(), Self::Error> {
         let bytes = self.serializer.encode_bytes(&msg)?;
-        if bytes.len() > self.max_outgoing {
-            return Err(TransportError::MessageTooLarge {
-                size: bytes.len(),
-                max: self.max_outgoing,
-            });
-        }
-        Pin::new(&mut self.inner).start_send(bytes)
+        self.send_frame(bytes)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -74,5 +84,19 @@ where
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+impl<S> super::Channel for MessageFramed<S>
+where
+    S: Stream<Item = Result<Bytes, TransportError>> + Sink<Bytes, Error = TransportError>,
+    S: Unpin + Send,
+{
+    fn frame_serializer(&self) -> Option<Serializer> {
+        Some(self.serializer)
+    }
+
+    fn start_send_frame(mut self: Pin<&mut Self>, frame: Bytes) -> Result<(), TransportError> {
+        self.send_frame(frame)
     }
 }

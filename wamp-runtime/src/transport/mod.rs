@@ -80,13 +80,60 @@ impl<T> MessageChannel for T where
 {
 }
 
+/// A message channel that may also take frames already encoded in its serializer: the
+/// router encodes an event once per serializer and sends the same bytes to every
+/// subscriber (see [`Transport::frame_serializer`]).
+pub(crate) trait Channel: MessageChannel {
+    /// The serializer of the frames [`Channel::start_send_frame`] takes, if it takes any.
+    fn frame_serializer(&self) -> Option<Serializer>;
+    /// Like `start_send`, for a frame encoded with [`Channel::frame_serializer`].
+    fn start_send_frame(self: Pin<&mut Self>, frame: bytes::Bytes) -> Result<(), TransportError>;
+}
+
+/// Any other message channel (in-memory pairs, users' own): messages only.
+struct MessagesOnly<T>(Pin<Box<T>>);
+
+impl<T: MessageChannel> Stream for MessagesOnly<T> {
+    type Item = Result<Message, TransportError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}
+
+impl<T: MessageChannel> Sink<Message> for MessagesOnly<T> {
+    type Error = TransportError;
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.as_mut().poll_ready(cx)
+    }
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        self.0.as_mut().start_send(item)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.as_mut().poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.as_mut().poll_close(cx)
+    }
+}
+
+impl<T: MessageChannel> Channel for MessagesOnly<T> {
+    fn frame_serializer(&self) -> Option<Serializer> {
+        None
+    }
+    fn start_send_frame(self: Pin<&mut Self>, _frame: bytes::Bytes) -> Result<(), TransportError> {
+        Err(TransportError::Framing(
+            "this transport takes messages, not encoded frames".into(),
+        ))
+    }
+}
+
 /// A connected transport: a `Stream` of incoming messages and a `Sink` of outgoing ones.
 ///
 /// The stream yields `Err` for a message that could not be decoded (the session decides
 /// whether that ends the session) and ends when the connection closes. Closing the sink
 /// closes the connection cleanly (WebSocket close frame, TLS close_notify).
 pub struct Transport {
-    inner: Pin<Box<dyn MessageChannel>>,
+    inner: Pin<Box<dyn Channel>>,
     info: TransportInfo,
 }
 
@@ -94,9 +141,29 @@ impl Transport {
     /// Wraps any message channel.
     pub fn new(inner: impl MessageChannel + 'static, info: TransportInfo) -> Self {
         Transport {
+            inner: Box::pin(MessagesOnly(Box::pin(inner))),
+            info,
+        }
+    }
+
+    /// Wraps a channel that also takes encoded frames.
+    pub(crate) fn with_frames(inner: impl Channel + 'static, info: TransportInfo) -> Self {
+        Transport {
             inner: Box::pin(inner),
             info,
         }
+    }
+
+    /// The serializer in which [`Transport::start_send_frame`] takes frames; `None` when
+    /// this transport only takes messages.
+    pub(crate) fn frame_serializer(&self) -> Option<Serializer> {
+        self.inner.frame_serializer()
+    }
+
+    /// Queues a frame already encoded with [`Transport::frame_serializer`] (after
+    /// `poll_ready`, like `start_send`). Refused with `MessageTooLarge` like a message.
+    pub(crate) fn start_send_frame(&mut self, frame: bytes::Bytes) -> Result<(), TransportError> {
+        self.inner.as_mut().start_send_frame(frame)
     }
 
     /// What was negotiated.

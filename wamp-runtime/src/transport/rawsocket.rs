@@ -299,7 +299,7 @@ where
     let max_message_size = exponent_size(ours);
     let peer_max_message_size = exponent_size(theirs);
     let frames = RawSocketFrames::new(stream, max_message_size, config);
-    Transport::new(
+    Transport::with_frames(
         MessageFramed::new(frames, serializer, peer_max_message_size),
         TransportInfo {
             kind,

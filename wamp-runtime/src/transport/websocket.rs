@@ -275,7 +275,7 @@ where
         peer_addr,
         peer_certificate_sha256: None,
     };
-    Transport::new(
+    Transport::with_frames(
         MessageFramed::new(frames, serializer, config.max_message_size),
         info,
     )
