@@ -135,6 +135,58 @@ async fn binary_and_big_numbers_cross_serializers() {
 }
 
 #[tokio::test]
+async fn one_event_fans_out_to_subscribers_of_every_serializer_and_transport() {
+    // The router encodes an event once per serializer and shares the bytes between the
+    // subscribers of a subscription: each must still get exactly the published values.
+    let router = router().await;
+    let mut sessions = vec![local(&router).await];
+    for listener in router.listeners() {
+        for ser in Serializer::ALL {
+            sessions.push(
+                Session::builder(listener.url())
+                    .serializer(ser)
+                    .connect()
+                    .await
+                    .expect("connect"),
+            );
+        }
+    }
+    let mut subs = Vec::new();
+    for s in &sessions {
+        subs.push(s.subscribe("fan.out").await.expect("subscribe"));
+        // Two subscriptions (exact and prefix), two shared encodings.
+        subs.push(
+            s.subscribe("fan")
+                .match_policy(wamp::protocol::MatchPolicy::Prefix)
+                .await
+                .expect("subscribe prefix"),
+        );
+    }
+    let args = (
+        wamp::Binary(vec![0, 1, 255]),
+        u64::MAX,
+        i64::MIN,
+        "ü".to_owned(),
+    );
+    let publisher = local(&router).await;
+    for i in 0..3u32 {
+        publisher
+            .publish("fan.out")
+            .args(&(args.clone(), i))
+            .acknowledge(true)
+            .await
+            .expect("publish");
+    }
+    for sub in &mut subs {
+        for i in 0..3u32 {
+            let ev = next_event(sub).await;
+            let (got, n): ((wamp::Binary, u64, i64, String), u32) = ev.args().expect("args");
+            assert_eq!((got, n), (args.clone(), i));
+        }
+    }
+}
+
+#[tokio::test]
 async fn pubsub_patterns_exclusion_and_disclosure() {
     let router = router().await;
     let a = local(&router).await;
