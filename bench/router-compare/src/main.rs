@@ -47,6 +47,8 @@ struct Opts {
     crossbar_pid: Option<u32>,
     only: Option<String>,
     skip_memory: bool,
+    /// Idle sessions over WebSocket (`/ws`, wamp.2.msgpack) instead of RawSocket.
+    idle_websocket: bool,
     /// The load generator's tokio runtime: multi-thread (default) or current-thread.
     current_thread: bool,
     /// The whole run is killed after this long.
@@ -77,6 +79,7 @@ impl Default for Opts {
             crossbar_pid: None,
             only: None,
             skip_memory: false,
+            idle_websocket: false,
             current_thread: false,
             deadline: Duration::from_secs(290),
         }
@@ -85,7 +88,7 @@ impl Default for Opts {
 
 const USAGE: &str = "usage: router-compare [--wamp-bin PATH] [--secs S] [--repeat R] [--sessions N] [--subs N] \
 [--window N] [--connect-batch N] [--session-cap-secs S] [--crossbar-raw HOST:PORT] \
-[--crossbar-pid PID] [--only ours|crossbar] [--runtime multi|current] [--skip-memory] [--deadline-secs S] [--quick]";
+[--crossbar-pid PID] [--only ours|crossbar] [--runtime multi|current] [--skip-memory] [--idle-websocket] [--deadline-secs S] [--quick]";
 
 fn parse_args() -> Result<Opts, BoxErr> {
     let mut o = Opts::default();
@@ -98,6 +101,10 @@ fn parse_args() -> Result<Opts, BoxErr> {
             }
             "--skip-memory" => {
                 o.skip_memory = true;
+                continue;
+            }
+            "--idle-websocket" => {
+                o.idle_websocket = true;
                 continue;
             }
             "--quick" => {
@@ -913,6 +920,57 @@ async fn open_idle_session(addr: SocketAddr, hello: &[u8]) -> Result<TcpStream, 
     Ok(s)
 }
 
+/// One idle session over WebSocket: upgrade at `/ws` with `wamp.2.msgpack`, HELLO in a
+/// masked binary frame, WELCOME checked. `hello` is the RawSocket frame (header skipped).
+async fn open_idle_ws_session(addr: SocketAddr, hello: &[u8]) -> Result<TcpStream, BoxErr> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: wamp.2.msgpack\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).await?;
+    // The server says nothing after its 101 until we speak, so reading past the header is
+    // not possible.
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 || response.len() > 8192 {
+            return Err("WebSocket upgrade: no complete response".into());
+        }
+        response.extend_from_slice(&chunk[..n]);
+    }
+    if !response.starts_with(b"HTTP/1.1 101") {
+        let line = String::from_utf8_lossy(&response);
+        return Err(format!("WebSocket upgrade refused: {}", line.lines().next().unwrap_or("")).into());
+    }
+    let msg = &hello[4..];
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x82, 0x80 | msg.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(msg.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&frame).await?;
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).await?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut l = [0u8; 2];
+            s.read_exact(&mut l).await?;
+            u16::from_be_bytes(l) as usize
+        }
+        127 => return Err("WELCOME larger than 64 KiB".into()),
+        n => n as usize,
+    };
+    let mut welcome = vec![0u8; len];
+    s.read_exact(&mut welcome).await?;
+    if welcome.get(1) != Some(&0x02) {
+        return Err(format!("expected WELCOME, got {:02x?}", &welcome[..welcome.len().min(40)]).into());
+    }
+    Ok(s)
+}
+
 /// Whether a connection is still open (nothing read, no EOF): MSG_PEEK | MSG_DONTWAIT.
 fn still_open(s: &TcpStream) -> bool {
     use std::os::fd::AsRawFd;
@@ -948,7 +1006,13 @@ async fn idle_sessions_phase(
     while socks.len() < n && t0.elapsed() < cap {
         let k = o.connect_batch.min(n - socks.len());
         let batch = futures_util::future::join_all((0..k).map(|_| {
-            tokio::time::timeout(Duration::from_secs(10), open_idle_session(addr, &hello))
+            tokio::time::timeout(Duration::from_secs(10), async {
+                if o.idle_websocket {
+                    open_idle_ws_session(addr, &hello).await
+                } else {
+                    open_idle_session(addr, &hello).await
+                }
+            })
         }))
         .await;
         for res in batch {
@@ -1270,9 +1334,18 @@ async fn run(o: Opts, sessions: usize, nofile: (u64, u64)) -> Result<(), BoxErr>
         ours.rss_idle_kib = Some(proc_rss_kib(router.pid())?);
         if !o.skip_memory {
             let cap = o.session_cap;
+            let addr = if o.idle_websocket {
+                router
+                    .ws_url
+                    .trim_start_matches("ws://")
+                    .trim_end_matches("/ws")
+                    .parse()?
+            } else {
+                router.raw_addr
+            };
             memory_phase(
                 "wamp router",
-                router.raw_addr,
+                addr,
                 router.pid(),
                 sessions,
                 cap,
@@ -1347,9 +1420,14 @@ async fn run(o: Opts, sessions: usize, nofile: (u64, u64)) -> Result<(), BoxErr>
                 .saturating_sub(started.elapsed())
                 .saturating_sub(Duration::from_secs(45));
             let cap = o.session_cap.min(left).max(Duration::from_secs(5));
+            let addr = if o.idle_websocket {
+                SocketAddr::from(([127, 0, 0, 1], 18080))
+            } else {
+                o.crossbar_raw
+            };
             memory_phase(
                 "Crossbar.io",
-                o.crossbar_raw,
+                addr,
                 pid,
                 sessions,
                 cap,
@@ -1505,10 +1583,11 @@ fn print_report(
         "- Router CPU = utime+stime of the router process from /proc/PID/stat (clock ticks of 1/{} s) over the \
          phase, divided by its calls/deliveries; load generator CPU = getrusage(RUSAGE_SELF) over the same phase. \
          Floor: sequential 30-byte round trips between the load generator and a bare blocking TCP echo process \
-         (no WAMP). Idle sessions: raw RawSocket handshake + MessagePack HELLO per TCP connection (WELCOME checked, then \
+         (no WAMP). Idle sessions: raw {} handshake + MessagePack HELLO per TCP connection (WELCOME checked, then \
          left idle), {} concurrent handshakes per batch, at most {:.0} s per router; RSS = VmRSS from \
          /proc/PID/status 2 s after the last WELCOME. Open-files limit raised to {} (hard {}).",
         clk_tck(),
+        if o.idle_websocket { "WebSocket (/ws, wamp.2.msgpack)" } else { "RawSocket" },
         o.connect_batch,
         o.session_cap.as_secs_f64(),
         nofile.0,

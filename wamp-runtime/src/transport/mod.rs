@@ -10,6 +10,7 @@
 //! - [`memory`]: an in-process pair with no serialization at all.
 //! - [`connect`]: one entry point that picks the transport from a URL.
 
+mod chunked;
 mod connect;
 mod error;
 mod framed;

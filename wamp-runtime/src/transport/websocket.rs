@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::{
 };
 use tokio_tungstenite::WebSocketStream;
 
+use super::chunked::ChunkedReader;
 use super::framed::MessageFramed;
 use super::{Transport, TransportError, TransportInfo, TransportKind, DEFAULT_MAX_MESSAGE_SIZE};
 use crate::serializer::Serializer;
@@ -61,15 +62,19 @@ impl Default for WebSocketConfig {
 
 impl WebSocketConfig {
     fn tungstenite(&self) -> WsConfig {
-        // tungstenite zero-fills its read buffer before each read; its 128 KiB default
-        // made that memset a visible share of the CPU per small WAMP message. 16 KiB
-        // still reads a typical burst of messages at once.
+        // tungstenite allocates its read buffer up front and keeps it, and zero-fills it
+        // before each read. The socket is read in large chunks by `ChunkedReader` (which
+        // frees them when idle), so tungstenite's own buffer only needs to be small: an
+        // idle WebSocket session then holds ~1 KiB for it instead of 16 (or 128 by default).
         WsConfig::default()
-            .read_buffer_size(16 * 1024)
+            .read_buffer_size(TUNGSTENITE_READ_BUFFER)
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_message_size))
     }
 }
+
+/// tungstenite's own read buffer; see [`WebSocketConfig::tungstenite`].
+const TUNGSTENITE_READ_BUFFER: usize = 1024;
 
 fn ws_err(e: tungstenite::Error) -> TransportError {
     match e {
@@ -121,26 +126,29 @@ where
         })?;
         headers.append(name, value);
     }
-    let (ws, response) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(config.tungstenite()))
-            .await
-            .map_err(|e| match e {
-                tungstenite::Error::Protocol(
-                    tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_),
-                ) => TransportError::NoCommonSerializer {
-                    offered: serializers.to_vec(),
-                    chosen: None,
-                },
-                tungstenite::Error::Http(resp) => TransportError::WebSocket(format!(
-                    "the server refused the WebSocket upgrade with HTTP {}{}",
-                    resp.status(),
-                    resp.body()
-                        .as_ref()
-                        .map(|b| format!(": {}", String::from_utf8_lossy(b).trim()))
-                        .unwrap_or_default()
-                )),
-                other => ws_err(other),
-            })?;
+    let (ws, response) = tokio_tungstenite::client_async_with_config(
+        request,
+        ChunkedReader::new(stream),
+        Some(config.tungstenite()),
+    )
+    .await
+    .map_err(|e| match e {
+        tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_),
+        ) => TransportError::NoCommonSerializer {
+            offered: serializers.to_vec(),
+            chosen: None,
+        },
+        tungstenite::Error::Http(resp) => TransportError::WebSocket(format!(
+            "the server refused the WebSocket upgrade with HTTP {}{}",
+            resp.status(),
+            resp.body()
+                .as_ref()
+                .map(|b| format!(": {}", String::from_utf8_lossy(b).trim()))
+                .unwrap_or_default()
+        )),
+        other => ws_err(other),
+    })?;
     let chosen = response
         .headers()
         .get(SUBPROTOCOL_HEADER)
@@ -223,7 +231,7 @@ where
         }
     };
     let result = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
+        ChunkedReader::new(stream),
         callback,
         Some(config.tungstenite()),
     )
