@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::error::{Error, WampError};
 use super::types::{CallResult, Event, Invocation, SessionState};
 use super::Handler;
+use crate::protocol::id::OwnIdMap;
 use crate::protocol::*;
 use crate::serializer::Serializer;
 use crate::transport::{Transport, TransportError};
@@ -191,8 +192,9 @@ pub(crate) struct Driver {
     joined: Arc<std::sync::RwLock<Joined>>,
     ids: Arc<super::RequestIds>,
     reconnect: Option<Reconnect>,
-    calls: HashMap<Id, CallSink>,
-    publishes: HashMap<Id, IdReply>,
+    /// Keyed by our own request IDs (see [`OwnIdMap`]).
+    calls: OwnIdMap<CallSink>,
+    publishes: OwnIdMap<IdReply>,
     subscribing: HashMap<Id, PendingSubscribe>,
     subscribing_keys: HashMap<SubKey, Id>,
     subscriptions: HashMap<Id, Subscription>,
@@ -240,8 +242,8 @@ impl Driver {
             joined: links.joined,
             ids: links.ids,
             reconnect,
-            calls: HashMap::new(),
-            publishes: HashMap::new(),
+            calls: OwnIdMap::default(),
+            publishes: OwnIdMap::default(),
             subscribing: HashMap::new(),
             subscribing_keys: HashMap::new(),
             subscriptions: HashMap::new(),

@@ -124,3 +124,31 @@ mod tests {
         }
     }
 }
+
+/// A map keyed by IDs this side chose itself (its own request IDs), hashed with one
+/// multiplication instead of SipHash. Only for such maps: with keys a peer picks, a peer
+/// could choose colliding ones.
+pub(crate) type OwnIdMap<V> =
+    std::collections::HashMap<Id, V, std::hash::BuildHasherDefault<OwnIdHasher>>;
+
+/// See [`OwnIdMap`]. Request IDs are sequential; a multiplication by an odd constant
+/// (Fibonacci hashing) spreads them over both the low bits (bucket) and the high bits
+/// (the table's tag byte).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct OwnIdHasher(u64);
+
+impl std::hash::Hasher for OwnIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}

@@ -106,28 +106,56 @@ fn validate_carefully(uri: &str, rules: UriRules, kind: UriKind) -> Result<(), U
 /// which also says what is wrong. URIs are validated on every call and publish, so the
 /// common case must be cheap.
 fn is_plainly_valid(uri: &[u8], rules: UriRules, kind: UriKind) -> bool {
+    let table = match rules {
+        UriRules::Loose => &LOOSE,
+        UriRules::Strict => &STRICT,
+    };
     let mut component_len = 0usize;
     for &b in uri {
-        if b == b'.' {
+        match table[usize::from(b)] {
+            BYTE_OK => component_len += 1,
             // An empty component before a dot: only wildcard URIs may have one.
-            if component_len == 0 && kind != UriKind::Wildcard {
-                return false;
-            }
-            component_len = 0;
-            continue;
+            BYTE_DOT if component_len == 0 && kind != UriKind::Wildcard => return false,
+            BYTE_DOT => component_len = 0,
+            _ => return false,
         }
-        let ok = match rules {
-            // Non-ASCII bytes may be (Unicode) whitespace: leave them to the careful path.
-            UriRules::Loose => b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ' | b'#'),
-            UriRules::Strict => b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_',
-        };
-        if !ok {
-            return false;
-        }
-        component_len += 1;
     }
     // A trailing empty component: fine for prefixes and wildcards.
     component_len > 0 || kind != UriKind::Concrete
+}
+
+/// Byte classes for [`is_plainly_valid`]: allowed in a component, the separator, or "not
+/// sure" (forbidden, or non-ASCII: Unicode whitespace is checked on the careful path).
+const BYTE_OK: u8 = 0;
+const BYTE_DOT: u8 = 1;
+const BYTE_OTHER: u8 = 2;
+
+/// Loose rules: anything but whitespace and `#`.
+static LOOSE: [u8; 256] = byte_classes(false);
+/// Strict rules: `[0-9a-z_]`.
+static STRICT: [u8; 256] = byte_classes(true);
+
+const fn byte_classes(strict: bool) -> [u8; 256] {
+    let mut table = [BYTE_OTHER; 256];
+    let mut b = 0usize;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c == b'.' {
+            BYTE_DOT
+        } else if strict {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' {
+                BYTE_OK
+            } else {
+                BYTE_OTHER
+            }
+        } else if matches!(c, b'\t'..=b'\r' | b' ' | b'#') {
+            BYTE_OTHER
+        } else {
+            BYTE_OK
+        };
+        b += 1;
+    }
+    table
 }
 
 /// A URI that passed the loose rules for its kind. Cheap to clone.
