@@ -58,7 +58,7 @@ impl Default for Params {
             warmup: 200,
             seq: 2000,
             inflight_warmup: 500,
-            inflight: 10000,
+            inflight: 50000,
             events: 20000,
             cap: Duration::from_secs(15),
             repeat: 3,
@@ -210,6 +210,42 @@ fn cpu_us() -> u64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// Context switches (voluntary + involuntary) of this process so far.
+fn ctx_switches() -> u64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    assert_eq!(rc, 0, "getrusage failed");
+    (ru.ru_nvcsw + ru.ru_nivcsw) as u64
+}
+
+/// CPU and context switches, for per-call deltas. (System calls are not counted here:
+/// /proc/self/io misses socket send/recv; `perf stat -e raw_syscalls:sys_enter` has them.)
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu_us: u64,
+    cs: u64,
+}
+
+impl Usage {
+    fn now() -> Usage {
+        Usage {
+            cpu_us: cpu_us(),
+            cs: ctx_switches(),
+        }
+    }
+
+    /// (CPU µs, context switches) per operation since `self`.
+    fn per(self, n: u64) -> (f64, f64) {
+        let now = Usage::now();
+        let n = n.max(1) as f64;
+        (
+            (now.cpu_us - self.cpu_us) as f64 / n,
+            (now.cs - self.cs) as f64 / n,
+        )
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Results
 
@@ -220,9 +256,11 @@ struct Res {
     seq_p99_us: f64,
     seq_cps: f64,
     seq_cpu_us: f64,
+    seq_cs: f64,
     inf_n: u64,
     inf_cps: f64,
     inf_cpu_us: f64,
+    inf_cs: f64,
     ev_n: u64,
     ev_expected: u64,
     ev_eps: f64,
@@ -234,16 +272,18 @@ impl Res {
     fn to_line(&self) -> String {
         format!(
             "RESULT seq_n={} seq_p50_us={:.1} seq_p99_us={:.1} seq_cps={:.1} seq_cpu_us={:.2} \
-             inf_n={} inf_cps={:.1} inf_cpu_us={:.2} ev_n={} ev_expected={} ev_eps={:.1} \
-             ev_cpu_us={:.2} error={}",
+             seq_cs={:.3} inf_n={} inf_cps={:.1} inf_cpu_us={:.2} inf_cs={:.3} \
+             ev_n={} ev_expected={} ev_eps={:.1} ev_cpu_us={:.2} error={}",
             self.seq_n,
             self.seq_p50_us,
             self.seq_p99_us,
             self.seq_cps,
             self.seq_cpu_us,
+            self.seq_cs,
             self.inf_n,
             self.inf_cps,
             self.inf_cpu_us,
+            self.inf_cs,
             self.ev_n,
             self.ev_expected,
             self.ev_eps,
@@ -268,6 +308,8 @@ impl Res {
                 "seq_p99_us" => r.seq_p99_us = f(),
                 "seq_cps" => r.seq_cps = f(),
                 "seq_cpu_us" => r.seq_cpu_us = f(),
+                "seq_cs" => r.seq_cs = f(),
+                "inf_cs" => r.inf_cs = f(),
                 "inf_n" => r.inf_n = u(),
                 "inf_cps" => r.inf_cps = f(),
                 "inf_cpu_us" => r.inf_cpu_us = f(),
@@ -317,7 +359,7 @@ where
         )?;
     }
     let mut lat = Vec::with_capacity(p.seq as usize);
-    let cpu0 = cpu_us();
+    let usage0 = Usage::now();
     let t0 = Instant::now();
     for i in 0..p.seq {
         if t0.elapsed() > p.cap {
@@ -333,14 +375,13 @@ where
         lat.push(t.elapsed());
     }
     let wall = t0.elapsed();
-    let cpu = cpu_us() - cpu0;
     let n = lat.len() as u64;
+    (res.seq_cpu_us, res.seq_cs) = usage0.per(n);
     lat.sort();
     res.seq_n = n;
     res.seq_p50_us = percentile(&lat, 0.50);
     res.seq_p99_us = percentile(&lat, 0.99);
     res.seq_cps = n as f64 / wall.as_secs_f64();
-    res.seq_cpu_us = cpu as f64 / n.max(1) as f64;
 
     // 64 in flight: one task keeps 64 call futures going (buffer_unordered).
     let run = |count: u64| {
@@ -359,16 +400,15 @@ where
     run(p.inflight_warmup)
         .await
         .map_err(|e| format!("64-in-flight warm-up: {e}"))?;
-    let cpu0 = cpu_us();
+    let usage0 = Usage::now();
     let t0 = Instant::now();
     let n = run(p.inflight)
         .await
         .map_err(|e| format!("64 in flight: {e}"))?;
     let wall = t0.elapsed();
-    let cpu = cpu_us() - cpu0;
+    (res.inf_cpu_us, res.inf_cs) = usage0.per(n);
     res.inf_n = n;
     res.inf_cps = n as f64 / wall.as_secs_f64();
-    res.inf_cpu_us = cpu as f64 / n.max(1) as f64;
     Ok(())
 }
 
@@ -631,14 +671,13 @@ async fn measure_raw_ws(a: &Args, res: &mut Res) -> Result<(), BoxErr> {
         }
     };
     run(p.inflight_warmup).await?;
-    let cpu0 = cpu_us();
+    let usage0 = Usage::now();
     let t0 = Instant::now();
     let n = run(p.inflight).await?;
     let wall = t0.elapsed();
-    let cpu = cpu_us() - cpu0;
+    (res.inf_cpu_us, res.inf_cs) = usage0.per(n);
     res.inf_n = n;
     res.inf_cps = n as f64 / wall.as_secs_f64();
-    res.inf_cpu_us = cpu as f64 / n.max(1) as f64;
     let _ = tx.lock().await.close().await;
     Ok(())
 }
@@ -919,6 +958,13 @@ fn orchestrate(p: &Params) -> Result<(), BoxErr> {
             "—".into()
         }
     };
+    let fmt2 = |x: f64| {
+        if x.is_finite() && x > 0.0 {
+            format!("{x:.2}")
+        } else {
+            "—".into()
+        }
+    };
     let fmt1 = |x: f64| {
         if x.is_finite() && x > 0.0 {
             format!("{x:.1}")
@@ -947,9 +993,10 @@ fn orchestrate(p: &Params) -> Result<(), BoxErr> {
     println!();
     println!(
         "| client | transport | serializer | seq p50 µs | seq p99 µs | seq calls/s | \
-         CPU µs/call (seq) | 64-inflight calls/s | CPU µs/call (64) | events/s | CPU µs/event |"
+         CPU µs/call (seq) | 64-inflight calls/s | CPU µs/call (64) | \
+         context switches per call (seq / 64) | events/s | CPU µs/event |"
     );
-    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut summary: Vec<(String, f64, f64)> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     for (row, rs) in rows.iter().zip(&results) {
@@ -972,7 +1019,7 @@ fn orchestrate(p: &Params) -> Result<(), BoxErr> {
             format!(" ⚠{}", notes.len())
         };
         println!(
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
             if is_base {
                 "baseline: raw WS echo"
             } else {
@@ -987,6 +1034,8 @@ fn orchestrate(p: &Params) -> Result<(), BoxErr> {
             fmt1(med(|r| r.seq_cpu_us)),
             fmt0(med(|r| r.inf_cps)),
             fmt1(med(|r| r.inf_cpu_us)),
+            fmt2(med(|r| r.seq_cs)),
+            fmt2(med(|r| r.inf_cs)),
             if is_base {
                 "—".into()
             } else {
