@@ -25,8 +25,8 @@ use std::sync::Arc;
 pub use builder::{ReconnectPolicy, SessionBuilder};
 pub use error::{Error, StandardError, WampError};
 pub use requests::{
-    CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration, StreamingCall,
-    SubscribeRequest, Subscription,
+    CallFuture, CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration,
+    StreamingCall, SubscribeRequest, Subscription,
 };
 pub use types::{CallResult, Event, Invocation, SessionState};
 

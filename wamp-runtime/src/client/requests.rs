@@ -281,36 +281,117 @@ struct Started {
 
 impl IntoFuture for CallRequest {
     type Output = Result<CallResult, Error>;
-    type IntoFuture = BoxFuture<Self::Output>;
+    type IntoFuture = CallFuture;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let procedure = self.procedure?;
-            let payload = self.payload?;
-            let request = self.session.next_request();
-            let (tx, rx) = oneshot::channel();
-            let msg = Call {
-                request,
-                options: self.options,
-                procedure,
-                payload,
+    fn into_future(self) -> CallFuture {
+        CallFuture {
+            state: CallState::Start(self),
+        }
+    }
+}
+
+/// An awaited [`CallRequest`]: resolves to the call's final result. The CALL goes out on
+/// the first poll. Dropping it before the result arrives cancels the call; so does its
+/// timeout.
+///
+/// A plain state machine rather than a boxed `async` block: a call is the hottest path of
+/// a client, and this saves an allocation and the moves of a large future per call.
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture {
+    state: CallState,
+}
+
+enum CallState {
+    Start(CallRequest),
+    Waiting {
+        rx: oneshot::Receiver<Result<CallResult, Error>>,
+        guard: CancelGuard,
+        deadline: Option<(Duration, Pin<Box<Sleep>>)>,
+    },
+    Done,
+}
+
+impl CallRequest {
+    /// Sends the CALL; the answer comes on the returned channel.
+    fn send_plain(
+        self,
+    ) -> Result<(oneshot::Receiver<Result<CallResult, Error>>, CancelGuard), Error> {
+        let procedure = self.procedure?;
+        let payload = self.payload?;
+        let request = self.session.next_request();
+        let (tx, rx) = oneshot::channel();
+        let msg = Call {
+            request,
+            options: self.options,
+            procedure,
+            payload,
+        }
+        .into();
+        self.session.send(Command::Call {
+            request,
+            msg,
+            reply: CallSink::Once(tx),
+        })?;
+        let guard = CancelGuard {
+            session: self.session,
+            request,
+            mode: self.cancel_mode,
+            armed: true,
+        };
+        Ok((rx, guard))
+    }
+}
+
+impl Future for CallFuture {
+    type Output = Result<CallResult, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                CallState::Start(_) => {
+                    let CallState::Start(request) =
+                        std::mem::replace(&mut this.state, CallState::Done)
+                    else {
+                        return Poll::Pending;
+                    };
+                    let timeout = request.timeout;
+                    let (rx, guard) = match request.send_plain() {
+                        Ok(sent) => sent,
+                        Err(e) => return Poll::Ready(Err(e)),
+                    };
+                    this.state = CallState::Waiting {
+                        rx,
+                        guard,
+                        deadline: timeout.map(|t| (t, Box::pin(tokio::time::sleep(t)))),
+                    };
+                }
+                CallState::Waiting {
+                    rx,
+                    guard,
+                    deadline,
+                } => {
+                    if let Poll::Ready(answer) = Pin::new(rx).poll(cx) {
+                        // Whatever the answer, the call is over: nothing to cancel.
+                        guard.armed = false;
+                        let result = answer.unwrap_or_else(|_| Err(guard.session.not_connected()));
+                        this.state = CallState::Done;
+                        return Poll::Ready(result);
+                    }
+                    if let Some((t, sleep)) = deadline {
+                        if sleep.as_mut().poll(cx).is_ready() {
+                            let t = *t;
+                            // Dropping the armed guard sends CANCEL.
+                            this.state = CallState::Done;
+                            return Poll::Ready(Err(Error::Timeout(t)));
+                        }
+                    }
+                    return Poll::Pending;
+                }
+                // Polled after completion: there is nothing more to give.
+                CallState::Done => return Poll::Pending,
             }
-            .into();
-            self.session.send(Command::Call {
-                request,
-                msg,
-                reply: CallSink::Once(tx),
-            })?;
-            let mut guard = CancelGuard {
-                session: self.session,
-                request,
-                mode: self.cancel_mode,
-                armed: true,
-            };
-            let session = guard.session.clone();
-            let wait = async move { rx.await.unwrap_or_else(|_| Err(session.not_connected())) };
-            final_result(wait, self.timeout, &mut guard).await
-        })
+        }
     }
 }
 
