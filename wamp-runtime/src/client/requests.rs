@@ -20,6 +20,39 @@ use crate::protocol::*;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// URIs this thread validated last, most recent first.
+const RECENT_URIS: usize = 4;
+
+thread_local! {
+    static RECENT: std::cell::RefCell<[Option<Uri>; RECENT_URIS]> = const {
+        std::cell::RefCell::new([None, None, None, None])
+    };
+}
+
+/// A concrete URI for a call or publication. Programs call and publish the same few URIs
+/// over and over: the last few validated on this thread are reused (a string comparison
+/// and a reference count instead of validating and allocating every time).
+fn recent_uri(uri: &str) -> Result<Uri, crate::protocol::UriError> {
+    RECENT.with(|recent| {
+        let Ok(mut recent) = recent.try_borrow_mut() else {
+            return Uri::new(uri);
+        };
+        if let Some(i) = recent
+            .iter()
+            .position(|u| u.as_ref().is_some_and(|u| u.as_str() == uri))
+        {
+            recent[..=i].rotate_right(1);
+            if let Some(hit) = &recent[0] {
+                return Ok(hit.clone());
+            }
+        }
+        let fresh = Uri::new(uri)?;
+        recent.rotate_right(1);
+        recent[0] = Some(fresh.clone());
+        Ok(fresh)
+    })
+}
+
 fn add_args<A: Serialize + ?Sized>(
     session: &Session,
     payload: Result<Payload, Error>,
@@ -56,7 +89,7 @@ impl CallRequest {
     pub(crate) fn new(session: Session, procedure: &str) -> Self {
         CallRequest {
             session,
-            procedure: Uri::new(procedure),
+            procedure: recent_uri(procedure),
             payload: Ok(Payload::empty()),
             options: CallOptions::new(),
             timeout: None,
@@ -508,7 +541,7 @@ impl PublishRequest {
     pub(crate) fn new(session: Session, topic: &str) -> Self {
         PublishRequest {
             session,
-            topic: Uri::new(topic),
+            topic: recent_uri(topic),
             payload: Ok(Payload::empty()),
             options: PublishOptions::new(),
         }
@@ -906,5 +939,29 @@ impl Drop for Registration {
                 reply: None,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recent_uri;
+
+    #[test]
+    fn recent_uris_are_reused_and_still_validated() {
+        let names = [
+            "a.one", "a.two", "a.three", "a.four", "a.five", "a.one", "a.five",
+        ];
+        for _ in 0..3 {
+            for name in names {
+                assert_eq!(recent_uri(name).expect("valid").as_str(), name);
+            }
+        }
+        // Invalid ones are refused every time, never remembered.
+        for _ in 0..2 {
+            assert!(recent_uri("a..b").is_err());
+            assert!(recent_uri("").is_err());
+            assert!(recent_uri("a b").is_err());
+        }
+        assert_eq!(recent_uri("a.one").expect("valid").as_str(), "a.one");
     }
 }
