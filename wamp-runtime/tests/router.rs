@@ -1118,6 +1118,163 @@ async fn session_meta_api_and_events() {
 }
 
 #[tokio::test]
+async fn the_router_revokes_subscriptions_and_registrations() {
+    let router = router().await;
+    let admin = local(&router).await;
+    let client = Session::builder(router.listeners()[0].url())
+        .connect()
+        .await
+        .expect("ws");
+    let mut sub = client
+        .subscribe("com.revoke.topic")
+        .await
+        .expect("subscribe");
+    let reg = client
+        .register("com.revoke.proc", |inv| async move { inv.result(&(1,)) })
+        .await
+        .expect("register");
+    let mut unsubscribes = admin
+        .subscribe("wamp.subscription.on_unsubscribe")
+        .await
+        .expect("on_unsubscribe");
+    let revoke = |procedure: &'static str, id: Id, session: Id, reason: &'static str| {
+        admin
+            .call(procedure)
+            .args(&(id.get(), session.get(), reason))
+    };
+
+    // Wrong session, wrong subscription: refused, nothing revoked.
+    let err = revoke(
+        "wamp.subscription.remove_subscriber",
+        sub.id(),
+        admin.id(),
+        "x",
+    )
+    .await
+    .expect_err("admin is not subscribed");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str()),
+        Some("wamp.error.no_such_subscription")
+    );
+    let err = revoke(
+        "wamp.subscription.remove_subscriber",
+        sub.id(),
+        Id::MAX,
+        "x",
+    )
+    .await
+    .expect_err("no such session");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str()),
+        Some("wamp.error.no_such_session")
+    );
+
+    // Our client announces subscription_revocation: it hears of it, with the reason.
+    revoke(
+        "wamp.subscription.remove_subscriber",
+        sub.id(),
+        client.id(),
+        "no longer authorized",
+    )
+    .await
+    .expect("revoke subscription");
+    match tokio::time::timeout(Duration::from_secs(5), sub.next()).await {
+        Ok(Some(Err(wamp::client::Error::Revoked(reason)))) => {
+            assert_eq!(reason, "no longer authorized")
+        }
+        other => panic!("expected a revocation, got {other:?}"),
+    }
+    let (session, subscription): (u64, u64) =
+        next_event(&mut unsubscribes).await.args().expect("args");
+    assert_eq!((session, subscription), (client.id().get(), sub.id().get()));
+    admin
+        .publish("com.revoke.topic")
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(5), sub.next()).await,
+        Ok(None)
+    ));
+
+    // Registrations likewise: calls no longer reach the callee.
+    assert!(admin.call("com.revoke.proc").await.is_ok());
+    revoke(
+        "wamp.registration.remove_callee",
+        reg.id(),
+        client.id(),
+        "moved",
+    )
+    .await
+    .expect("revoke registration");
+    let err = admin.call("com.revoke.proc").await.expect_err("revoked");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str()),
+        Some("wamp.error.no_such_procedure")
+    );
+    let err = revoke(
+        "wamp.registration.remove_callee",
+        reg.id(),
+        client.id(),
+        "again",
+    )
+    .await
+    .expect_err("already revoked");
+    assert_eq!(
+        err.wamp().map(|w| w.uri.as_str()),
+        Some("wamp.error.no_such_registration")
+    );
+
+    // A subscriber that did not announce the feature is removed silently (spec: the
+    // broker MUST NOT send UNSUBSCRIBED then).
+    let mut raw = router.local_transport();
+    raw.send(
+        Hello {
+            realm: Uri::from_static("realm1"),
+            details: HelloDetails::new(),
+        }
+        .into(),
+    )
+    .await
+    .expect("hello");
+    let Some(Ok(Message::Welcome(welcome))) = raw.next().await else {
+        panic!("no WELCOME")
+    };
+    raw.send(
+        Subscribe {
+            request: Id::MIN,
+            options: SubscribeOptions::new(),
+            topic: Uri::from_static("com.revoke.silent"),
+        }
+        .into(),
+    )
+    .await
+    .expect("subscribe");
+    let Some(Ok(Message::Subscribed(subscribed))) = raw.next().await else {
+        panic!("no SUBSCRIBED")
+    };
+    revoke(
+        "wamp.subscription.remove_subscriber",
+        subscribed.subscription,
+        welcome.session,
+        "quietly",
+    )
+    .await
+    .expect("revoke");
+    admin
+        .publish("com.revoke.silent")
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), raw.next())
+            .await
+            .is_err(),
+        "neither UNSUBSCRIBED nor the event may arrive"
+    );
+}
+
+#[tokio::test]
 async fn registration_and_subscription_meta_api() {
     let router = router().await;
     let admin = local(&router).await;

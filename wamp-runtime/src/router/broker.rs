@@ -241,6 +241,45 @@ impl Broker {
         }
     }
 
+    /// Removes `peer` from `subscription` on the router's initiative (subscription
+    /// revocation). The subscriber hears of it (UNSUBSCRIBED with request 0) only if it
+    /// announced `subscription_revocation`, as the spec requires.
+    pub(crate) fn revoke(
+        &mut self,
+        subscription: Id,
+        peer: &Peer,
+        reason: Option<String>,
+    ) -> Result<(), String> {
+        if !self
+            .subscriptions
+            .get(&subscription)
+            .is_some_and(|s| s.subscribers.contains(&peer.id))
+        {
+            return Err(format!(
+                "session {} is not subscribed to subscription {subscription}",
+                peer.id
+            ));
+        }
+        self.remove_subscriber(peer.id, subscription);
+        if let Some(list) = self.by_session.get_mut(&peer.id) {
+            list.retain(|s| *s != subscription);
+        }
+        if peer.has_feature(Role::Subscriber, "subscription_revocation") {
+            let mut details = UnsubscribedDetails::new().with_subscription(subscription);
+            if let Some(reason) = reason {
+                details = details.with_reason(reason);
+            }
+            peer.send(
+                Unsubscribed {
+                    request: 0,
+                    details: Some(details),
+                }
+                .into(),
+            );
+        }
+        Ok(())
+    }
+
     fn remove_subscriber(&mut self, session: Id, subscription: Id) -> bool {
         let Some(sub) = self.subscriptions.get_mut(&subscription) else {
             return false;

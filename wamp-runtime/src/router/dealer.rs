@@ -163,6 +163,46 @@ impl Dealer {
         }
     }
 
+    /// Removes `peer` from `registration` on the router's initiative (registration
+    /// revocation). The callee hears of it (UNREGISTERED with request 0) only if it
+    /// announced `registration_revocation`, as the spec requires. Calls already routed
+    /// to it run to their end.
+    pub(crate) fn revoke(
+        &mut self,
+        registration: Id,
+        peer: &Peer,
+        reason: Option<String>,
+    ) -> Result<(), String> {
+        if !self
+            .registrations
+            .get(&registration)
+            .is_some_and(|r| r.callees.iter().any(|(s, _)| *s == peer.id))
+        {
+            return Err(format!(
+                "session {} is not a callee of registration {registration}",
+                peer.id
+            ));
+        }
+        self.remove_callee(peer.id, registration);
+        if let Some(list) = self.by_session.get_mut(&peer.id) {
+            list.retain(|r| *r != registration);
+        }
+        if peer.has_feature(Role::Callee, "registration_revocation") {
+            let mut details = UnregisteredDetails::new().with_registration(registration);
+            if let Some(reason) = reason {
+                details = details.with_reason(reason);
+            }
+            peer.send(
+                Unregistered {
+                    request: 0,
+                    details: Some(details),
+                }
+                .into(),
+            );
+        }
+        Ok(())
+    }
+
     fn remove_callee(&mut self, session: Id, registration: Id) -> bool {
         let Some(reg) = self.registrations.get_mut(&registration) else {
             return false;

@@ -145,6 +145,34 @@ fn kill_where(
     ids(killed)
 }
 
+/// The session a revocation is for: the second positional argument (Crossbar.io's
+/// `remove_subscriber(subscription, subscriber, reason)` / `remove_callee(...)` shape).
+fn revocation_target(
+    sessions: &HashMap<Id, Arc<Peer>>,
+    args: &[Value],
+) -> Result<Arc<Peer>, MetaError> {
+    let id = args
+        .get(1)
+        .and_then(Value::as_u64)
+        .and_then(Id::new)
+        .ok_or((
+            "wamp.error.invalid_argument",
+            "the second argument must be a session ID".to_owned(),
+        ))?;
+    sessions
+        .get(&id)
+        .cloned()
+        .ok_or(("wamp.error.no_such_session", format!("no session {id}")))
+}
+
+/// The optional reason of a revocation: third positional argument or `reason` keyword.
+fn revocation_reason(args: &[Value], kwargs: &Dict) -> Option<String> {
+    args.get(2)
+        .or_else(|| kwargs.get("reason"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// Answers a meta procedure call.
 pub(crate) fn call(
     state: &mut RealmState,
@@ -269,6 +297,15 @@ pub(crate) fn call(
             };
             one(Value::from(from.flush_testaments(detached) as u64))
         }
+        "wamp.registration.remove_callee" => {
+            let id = id_arg(&args, "registration")?;
+            let peer = revocation_target(sessions, &args)?;
+            state
+                .dealer
+                .revoke(id, &peer, revocation_reason(&args, &kwargs))
+                .map_err(|e| ("wamp.error.no_such_registration", e))?;
+            Payload::empty()
+        }
         "wamp.registration.list" => one(Value::Dict(state.dealer.meta_list())),
         "wamp.registration.lookup" => one(state
             .dealer
@@ -296,6 +333,15 @@ pub(crate) fn call(
             } else {
                 one(ids(callees))
             }
+        }
+        "wamp.subscription.remove_subscriber" => {
+            let id = id_arg(&args, "subscription")?;
+            let peer = revocation_target(sessions, &args)?;
+            state
+                .broker
+                .revoke(id, &peer, revocation_reason(&args, &kwargs))
+                .map_err(|e| ("wamp.error.no_such_subscription", e))?;
+            Payload::empty()
         }
         "wamp.subscription.list" => one(Value::Dict(state.broker.meta_list())),
         "wamp.subscription.lookup" => one(state

@@ -24,9 +24,10 @@ pub(crate) struct Peer {
     pub(crate) authmethod: String,
     /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
     pub(crate) transport: String,
-    /// The callee features the dealer consults, read once from HELLO (the whole roles
-    /// dictionary is not kept: it would be most of an idle session's memory).
-    callee_features: u8,
+    /// The client features the router consults (bits of [`CLIENT_FEATURES`]), read once
+    /// from HELLO (the whole roles dictionary is not kept: it would be most of an idle
+    /// session's memory).
+    features: u8,
     outbound: Outbox,
     /// Set when the router must drop the session (slow consumer, kill, shutdown).
     pub(crate) kick: Notify,
@@ -36,11 +37,13 @@ pub(crate) struct Peer {
     testaments: std::sync::Mutex<(Vec<Testament>, Vec<Testament>)>,
 }
 
-/// The callee features the dealer needs to know about.
-const CALLEE_FEATURES: [&str; 3] = [
-    "progressive_call_results",
-    "progressive_call_invocations",
-    "call_canceling",
+/// The client features the router needs to know about (role, feature).
+const CLIENT_FEATURES: [(Role, &str); 5] = [
+    (Role::Callee, "progressive_call_results"),
+    (Role::Callee, "progressive_call_invocations"),
+    (Role::Callee, "call_canceling"),
+    (Role::Callee, "registration_revocation"),
+    (Role::Subscriber, "subscription_revocation"),
 ];
 
 /// A session's outbound queue and the slow-consumer policy.
@@ -251,10 +254,10 @@ impl Peer {
             authrole,
             authmethod,
             transport,
-            callee_features: CALLEE_FEATURES
+            features: CLIENT_FEATURES
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| role_has_feature(&roles, Role::Callee, f))
+                .filter(|(_, (role, f))| role_has_feature(&roles, *role, f))
                 .fold(0, |acc, (i, _)| acc | (1 << i)),
             outbound,
             kick: Notify::new(),
@@ -362,10 +365,9 @@ impl Peer {
 
     /// Whether the session announced `feature` for `role`.
     pub(crate) fn has_feature(&self, role: Role, feature: &str) -> bool {
-        role == Role::Callee
-            && CALLEE_FEATURES
-                .iter()
-                .position(|f| *f == feature)
-                .is_some_and(|i| self.callee_features & (1 << i) != 0)
+        CLIENT_FEATURES
+            .iter()
+            .position(|(r, f)| *r == role && *f == feature)
+            .is_some_and(|i| self.features & (1 << i) != 0)
     }
 }

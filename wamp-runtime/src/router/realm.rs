@@ -207,6 +207,8 @@ impl Realm {
                     Err((uri, why)) => error(MessageType::Call, m.request, uri, &why),
                 };
                 from.send(reply);
+                // Revocations change subscriptions and registrations: their meta events.
+                Self::publish_pending_meta(&mut state);
                 return;
             }
         }

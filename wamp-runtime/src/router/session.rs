@@ -35,6 +35,7 @@ pub(crate) fn router_roles() -> Dict {
             "event_retention",
             "session_meta_api",
             "subscription_meta_api",
+            "subscription_revocation",
             "event_history",
         ]),
     );
@@ -50,6 +51,7 @@ pub(crate) fn router_roles() -> Dict {
             "shared_registration",
             "session_meta_api",
             "registration_meta_api",
+            "registration_revocation",
             "testament_meta_api",
         ]),
     );
