@@ -502,6 +502,28 @@ async def rpc_unregister(ctx):
     eq("error URI", e.error, "wamp.error.no_such_procedure")
 
 
+# Subscription revocation is not a case here: Autobahn|Python 26.x announces
+# subscription_revocation but drops the connection on the revocation UNSUBSCRIBED
+# ("UNSUBSCRIBED received for non-pending request ID 0"), from Crossbar.io as from us.
+@case("rpc:revoke")
+async def rpc_revoke(ctx):
+    # The router revokes the registration (meta procedure, as Crossbar.io names it): an
+    # Autobahn callee announces registration_revocation and gets UNREGISTERED
+    # [.., 0, {registration, reason}]. Autobahn only logs it (the registration object stays
+    # "active"), but a malformed one would end its session with a protocol error: it must
+    # stay attached, and calls must stop reaching it.
+    callee, admin = await asyncio.gather(ctx.connect("a"), ctx.connect("b"))
+    uri = ctx.uri("rpc_revoke")
+    reg = await wait(callee.register(lambda: "here", uri))
+    eq("before the revocation", await wait(admin.call(uri)), "here")
+    await wait(admin.call("wamp.registration.remove_callee", reg.id, callee._session_id, "moved"))
+    e = await call_error(admin.call(uri), "the call after the revocation")
+    eq("error URI", e.error, "wamp.error.no_such_procedure")
+    # A round trip on the callee's own session: the UNREGISTERED came before its answer.
+    await wait(callee.call("wamp.session.count"))
+    check(callee.is_attached(), "the callee is still attached after the revocation")
+
+
 PROGRESS = [((i, "step ü", bytes([i, 255])), {"i": i}) for i in range(4)]
 
 

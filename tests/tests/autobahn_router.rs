@@ -55,6 +55,7 @@ const CASES: &[&str] = &[
     "rpc:error",
     "rpc:no_such_procedure",
     "rpc:unregister",
+    "rpc:revoke",
     "rpc:progress",
     "rpc:no-progress",
     "rpc:pattern-precedence",
