@@ -144,15 +144,16 @@ impl CallRequest {
         self
     }
 
-    fn start(self, progressive: bool) -> Result<Started, Error> {
+    /// Sends the CALL; its answers go to `reply` (a stream of them means the caller asks
+    /// for progressive results). The returned guard cancels the call if dropped armed.
+    fn send(self, reply: CallSink) -> Result<CancelGuard, Error> {
         let procedure = self.procedure?;
         let payload = self.payload?;
         let mut options = self.options;
-        if progressive {
+        if matches!(reply, CallSink::Stream(_)) {
             options = options.with_receive_progress(true);
         }
         let request = self.session.next_request();
-        let (tx, rx) = mpsc::unbounded_channel();
         let msg = Call {
             request,
             options,
@@ -163,29 +164,26 @@ impl CallRequest {
         self.session.send(Command::Call {
             request,
             msg,
-            reply: CallSink::Stream(tx),
+            reply,
         })?;
-        let guard = CancelGuard {
+        Ok(CancelGuard {
             session: self.session,
             request,
             mode: self.cancel_mode,
             armed: true,
-        };
-        Ok(Started {
-            rx,
-            guard,
-            timeout: self.timeout,
         })
     }
 
     /// Asks for progressive results: a stream of results, the progressive ones first
     /// ([`CallResult::is_progress`]), ending after the final one.
     pub fn progressive(self) -> ProgressiveCall {
-        match self.start(true) {
-            Ok(s) => ProgressiveCall {
-                deadline: s.timeout.map(|t| (t, Box::pin(tokio::time::sleep(t)))),
-                rx: Some(s.rx),
-                guard: Some(s.guard),
+        let timeout = self.timeout;
+        let (tx, rx) = mpsc::unbounded_channel();
+        match self.send(CallSink::Stream(tx)) {
+            Ok(guard) => ProgressiveCall {
+                deadline: deadline(timeout),
+                rx: Some(rx),
+                guard: Some(guard),
                 error: None,
             },
             Err(e) => ProgressiveCall {
@@ -306,10 +304,9 @@ impl StreamingCall {
     }
 }
 
-struct Started {
-    rx: mpsc::UnboundedReceiver<Result<CallResult, Error>>,
-    guard: CancelGuard,
-    timeout: Option<Duration>,
+/// A timer for a call's timeout, if it has one.
+fn deadline(timeout: Option<Duration>) -> Option<(Duration, Pin<Box<Sleep>>)> {
+    timeout.map(|t| (t, Box::pin(tokio::time::sleep(t))))
 }
 
 impl IntoFuture for CallRequest {
@@ -344,37 +341,6 @@ enum CallState {
     Done,
 }
 
-impl CallRequest {
-    /// Sends the CALL; the answer comes on the returned channel.
-    fn send_plain(
-        self,
-    ) -> Result<(oneshot::Receiver<Result<CallResult, Error>>, CancelGuard), Error> {
-        let procedure = self.procedure?;
-        let payload = self.payload?;
-        let request = self.session.next_request();
-        let (tx, rx) = oneshot::channel();
-        let msg = Call {
-            request,
-            options: self.options,
-            procedure,
-            payload,
-        }
-        .into();
-        self.session.send(Command::Call {
-            request,
-            msg,
-            reply: CallSink::Once(tx),
-        })?;
-        let guard = CancelGuard {
-            session: self.session,
-            request,
-            mode: self.cancel_mode,
-            armed: true,
-        };
-        Ok((rx, guard))
-    }
-}
-
 impl Future for CallFuture {
     type Output = Result<CallResult, Error>;
 
@@ -389,14 +355,15 @@ impl Future for CallFuture {
                         return Poll::Pending;
                     };
                     let timeout = request.timeout;
-                    let (rx, guard) = match request.send_plain() {
-                        Ok(sent) => sent,
+                    let (tx, rx) = oneshot::channel();
+                    let guard = match request.send(CallSink::Once(tx)) {
+                        Ok(guard) => guard,
                         Err(e) => return Poll::Ready(Err(e)),
                     };
                     this.state = CallState::Waiting {
                         rx,
                         guard,
-                        deadline: timeout.map(|t| (t, Box::pin(tokio::time::sleep(t)))),
+                        deadline: deadline(timeout),
                     };
                 }
                 CallState::Waiting {

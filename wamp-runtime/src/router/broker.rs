@@ -220,10 +220,7 @@ impl Broker {
     }
 
     pub(crate) fn unsubscribe(&mut self, from: &Arc<Peer>, m: Unsubscribe) {
-        if self.remove_subscriber(from.id, m.subscription) {
-            if let Some(list) = self.by_session.get_mut(&from.id) {
-                list.retain(|s| *s != m.subscription);
-            }
+        if self.detach(from.id, m.subscription) {
             from.send(
                 Unsubscribed {
                     request: m.request.get(),
@@ -250,19 +247,11 @@ impl Broker {
         peer: &Peer,
         reason: Option<String>,
     ) -> Result<(), String> {
-        if !self
-            .subscriptions
-            .get(&subscription)
-            .is_some_and(|s| s.subscribers.contains(&peer.id))
-        {
+        if !self.detach(peer.id, subscription) {
             return Err(format!(
                 "session {} is not subscribed to subscription {subscription}",
                 peer.id
             ));
-        }
-        self.remove_subscriber(peer.id, subscription);
-        if let Some(list) = self.by_session.get_mut(&peer.id) {
-            list.retain(|s| *s != subscription);
         }
         if peer.has_feature(Role::Subscriber, "subscription_revocation") {
             let mut details = UnsubscribedDetails::new().with_subscription(subscription);
@@ -278,6 +267,18 @@ impl Broker {
             );
         }
         Ok(())
+    }
+
+    /// Takes `session` off `subscription` and out of its own list; `false` if it was not
+    /// subscribed (then nothing changes).
+    fn detach(&mut self, session: Id, subscription: Id) -> bool {
+        if !self.remove_subscriber(session, subscription) {
+            return false;
+        }
+        if let Some(list) = self.by_session.get_mut(&session) {
+            list.retain(|s| *s != subscription);
+        }
+        true
     }
 
     fn remove_subscriber(&mut self, session: Id, subscription: Id) -> bool {

@@ -142,10 +142,7 @@ impl Dealer {
     }
 
     pub(crate) fn unregister(&mut self, from: &Arc<Peer>, m: Unregister) {
-        if self.remove_callee(from.id, m.registration) {
-            if let Some(list) = self.by_session.get_mut(&from.id) {
-                list.retain(|r| *r != m.registration);
-            }
+        if self.detach(from.id, m.registration) {
             from.send(
                 Unregistered {
                     request: m.request.get(),
@@ -173,19 +170,11 @@ impl Dealer {
         peer: &Peer,
         reason: Option<String>,
     ) -> Result<(), String> {
-        if !self
-            .registrations
-            .get(&registration)
-            .is_some_and(|r| r.callees.iter().any(|(s, _)| *s == peer.id))
-        {
+        if !self.detach(peer.id, registration) {
             return Err(format!(
                 "session {} is not a callee of registration {registration}",
                 peer.id
             ));
-        }
-        self.remove_callee(peer.id, registration);
-        if let Some(list) = self.by_session.get_mut(&peer.id) {
-            list.retain(|r| *r != registration);
         }
         if peer.has_feature(Role::Callee, "registration_revocation") {
             let mut details = UnregisteredDetails::new().with_registration(registration);
@@ -201,6 +190,18 @@ impl Dealer {
             );
         }
         Ok(())
+    }
+
+    /// Takes `session` off `registration` and out of its own list; `false` if it was not
+    /// a callee (then nothing changes).
+    fn detach(&mut self, session: Id, registration: Id) -> bool {
+        if !self.remove_callee(session, registration) {
+            return false;
+        }
+        if let Some(list) = self.by_session.get_mut(&session) {
+            list.retain(|r| *r != registration);
+        }
+        true
     }
 
     fn remove_callee(&mut self, session: Id, registration: Id) -> bool {

@@ -3,14 +3,12 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use std::task::{Context, Poll};
-
+use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
-
-use bytes::Bytes;
 
 use crate::protocol::{options::role_has_feature, Dict, Id, Message, Role};
 use crate::serializer::Serializer;

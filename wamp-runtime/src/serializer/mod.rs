@@ -93,10 +93,20 @@ impl Serializer {
 
     /// Encodes a message.
     pub fn encode(self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
-        let mut w = MessageWriter::new(self, msg.arity());
-        w.element(&msg.message_type().code(), "message type")?;
-        msg.write_elements(&mut w)?;
-        Ok(w.finish())
+        let mut out = Vec::with_capacity(64);
+        self.encode_into(msg, &mut out)?;
+        Ok(out)
+    }
+
+    /// Encodes a message into `out` (cleared first); `out` keeps what was written even
+    /// when encoding fails part way.
+    fn encode_into(self, msg: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut w = MessageWriter::with_buffer(self, msg.arity(), std::mem::take(out));
+        let written = w
+            .element(&msg.message_type().code(), "message type")
+            .and_then(|()| msg.write_elements(&mut w));
+        *out = w.finish();
+        written
     }
 
     /// Decodes a message. The payload keeps referring to `frame`'s bytes.
@@ -127,14 +137,7 @@ impl Serializer {
 
     /// Encodes a message into exactly-sized shared bytes (what transports send).
     pub fn encode_bytes(self, msg: &Message) -> Result<Bytes, EncodeError> {
-        with_scratch(|out| {
-            let mut w = MessageWriter::with_buffer(self, msg.arity(), std::mem::take(out));
-            let written = w
-                .element(&msg.message_type().code(), "message type")
-                .and_then(|()| msg.write_elements(&mut w));
-            *out = w.finish();
-            written
-        })
+        with_scratch(|out| self.encode_into(msg, out))
     }
 
     /// [`Serializer::encode_value`] into exactly-sized shared bytes.
@@ -291,10 +294,6 @@ fn with_scratch(
 }
 
 impl MessageWriter {
-    fn new(serializer: Serializer, len: usize) -> Self {
-        Self::with_buffer(serializer, len, Vec::with_capacity(64))
-    }
-
     /// A writer appending to `out` (cleared first).
     fn with_buffer(serializer: Serializer, len: usize, mut out: Vec<u8>) -> Self {
         out.clear();
