@@ -317,6 +317,143 @@ async fn events_from_one_publisher_arrive_in_order() {
     }
 }
 
+/// A call made one after another is written by the caller itself (no hop through the
+/// session's driver task); it must still never overtake a message sent before it that
+/// the driver has not written yet. A raw peer sees the messages in arrival order: each
+/// call's INVOCATION must come after the EVENT of the publication made just before it
+/// (the router keeps one session's messages in order, so only the caller could swap them).
+#[tokio::test]
+async fn calls_written_by_the_caller_stay_behind_queued_messages() {
+    let router = router().await;
+    let mut raw = router.local_transport();
+    let request = |n| Id::new(n).expect("id");
+    raw.send(
+        Hello {
+            realm: Uri::from_static("realm1"),
+            details: HelloDetails::new(),
+        }
+        .into(),
+    )
+    .await
+    .expect("hello");
+    assert!(matches!(raw.next().await, Some(Ok(Message::Welcome(_)))));
+    raw.send(
+        Subscribe {
+            request: request(1),
+            options: SubscribeOptions::new(),
+            topic: Uri::from_static("com.order.topic"),
+        }
+        .into(),
+    )
+    .await
+    .expect("subscribe");
+    assert!(matches!(raw.next().await, Some(Ok(Message::Subscribed(_)))));
+    raw.send(
+        Register {
+            request: request(2),
+            options: RegisterOptions::new(),
+            procedure: Uri::from_static("com.order.proc"),
+        }
+        .into(),
+    )
+    .await
+    .expect("register");
+    assert!(matches!(raw.next().await, Some(Ok(Message::Registered(_)))));
+    // The raw callee answers whether the event numbered like the call came first.
+    tokio::spawn(async move {
+        let mut last_event = None;
+        while let Some(Ok(msg)) = raw.next().await {
+            match msg {
+                Message::Event(e) => last_event = e.payload.args::<(u32,)>().ok(),
+                Message::Invocation(inv) => {
+                    let in_order = inv.payload.args::<(u32,)>().ok() == last_event;
+                    let reply = Yield {
+                        request: inv.request,
+                        options: YieldOptions::new(),
+                        payload: Payload::from_values(vec![in_order.into()], Dict::new()),
+                    };
+                    if raw.send(reply.into()).await.is_err() {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    for url in [router.listeners()[0].url(), router.listeners()[1].url()] {
+        let caller = Session::builder(url).connect().await.expect("caller");
+        for i in 0..200u32 {
+            caller
+                .publish("com.order.topic")
+                .args(&(i,))
+                .await
+                .expect("publish");
+            let (in_order,): (bool,) = caller
+                .call("com.order.proc")
+                .args(&(i,))
+                .await
+                .expect("call")
+                .args()
+                .expect("bool");
+            assert!(in_order, "call {i} overtook the event published before it");
+        }
+    }
+}
+
+/// A call too large for the peer fails alone, whether the caller or the driver writes
+/// it, and the connection goes on.
+#[tokio::test]
+async fn an_oversized_call_fails_and_the_session_goes_on() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("com.big.echo", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    let caller = Session::builder(router.listeners()[0].url())
+        .max_message_size(1024)
+        .connect()
+        .await
+        .expect("caller");
+    let big = "x".repeat(4096);
+    for round in 0..3 {
+        // A few calls one after another (the caller writes those itself), then one too
+        // large, then more.
+        for i in 0..3u32 {
+            let r = caller
+                .call("com.big.echo")
+                .args(&(i,))
+                .await
+                .expect("small call");
+            assert_eq!(r.args::<(u32,)>().expect("args"), (i,));
+        }
+        let err = caller
+            .call("com.big.echo")
+            .args(&(big.as_str(),))
+            .await
+            .expect_err("too large");
+        assert!(
+            matches!(
+                err,
+                Error::Transport(wamp::transport::TransportError::MessageTooLarge {
+                    max: 1024,
+                    ..
+                })
+            ),
+            "round {round}: {err:?}"
+        );
+    }
+    // Concurrent calls (written by the driver) after all that.
+    let calls = (0..10u32).map(|i| {
+        let caller = caller.clone();
+        async move { caller.call("com.big.echo").args(&(i,)).await }
+    });
+    for r in futures_util::future::join_all(calls).await {
+        r.expect("concurrent call");
+    }
+    assert!(caller.is_connected());
+}
+
 #[tokio::test]
 async fn retained_events_reach_late_subscribers() {
     let router = router().await;

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::driver::{Connector, Driver, Joined, Links, Reconnect};
+use super::driver::{Commands, Connector, Driver, Joined, Links, Reconnect};
 use super::error::Error;
 use super::join::join;
+use super::outbound::Outbound;
 use super::types::SessionState;
 use super::{Inner, RequestIds, Session};
 use crate::auth::Credentials;
@@ -221,17 +222,20 @@ impl SessionBuilder {
             });
             Reconnect { connect, policy }
         });
+        let (writer, reader) = transport::split(transport);
+        let outbound = Arc::new(Outbound::new(writer));
         let links = Links {
             commands: rx,
             command_tx: tx.downgrade(),
+            outbound: outbound.clone(),
             state: state_tx,
             joined: joined.clone(),
             ids: ids.clone(),
         };
-        tokio::spawn(Driver::new(transport, serializer, links, reconnect).run());
+        tokio::spawn(Driver::new(reader, serializer, links, reconnect).run());
         Ok(Session {
             inner: Arc::new(Inner {
-                commands: tx,
+                commands: Commands::new(tx, outbound),
                 ids,
                 locals: Default::default(),
                 joined,

@@ -15,15 +15,16 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, OwnedMutexGuard};
 
 use super::error::{Error, WampError};
+use super::outbound::{Outbound, Writer};
 use super::types::{CallResult, Event, Invocation, SessionState};
 use super::Handler;
 use crate::protocol::id::OwnIdMap;
 use crate::protocol::*;
 use crate::serializer::Serializer;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{Transport, TransportError, TransportReader};
 
 /// Replies for one call: progressive results, then the final result or an error.
 pub(crate) enum CallSink {
@@ -35,7 +36,7 @@ pub(crate) enum CallSink {
 
 impl CallSink {
     /// Delivers the final answer.
-    fn finish(self, result: Result<CallResult, Error>) {
+    pub(crate) fn finish(self, result: Result<CallResult, Error>) {
         let _ = match self {
             CallSink::Once(tx) => tx.send(result).map_err(|_| ()),
             CallSink::Stream(tx) => tx.send(result).map_err(|_| ()),
@@ -67,6 +68,8 @@ pub(crate) type UnitReply = oneshot::Sender<Result<(), Error>>;
 pub(crate) enum Command {
     /// Send a message that needs no reply tracking (PUBLISH without ack).
     Send(Message),
+    /// Finish writing what a caller's direct write left in the connection's buffer.
+    Flush,
     Call {
         request: Id,
         msg: Message,
@@ -174,17 +177,61 @@ pub(crate) struct Joined {
     pub(crate) welcome: WelcomeDetails,
 }
 
+/// The driver task has ended: the session is over.
+#[derive(Debug)]
+pub(crate) struct DriverGone;
+
+/// The sending end of a driver's command queue, counting what it sends (a caller writes
+/// its CALL itself only when the driver has nothing queued: see [`Outbound`]).
+#[derive(Clone)]
+pub(crate) struct Commands {
+    tx: mpsc::UnboundedSender<Command>,
+    outbound: Arc<Outbound>,
+}
+
+impl std::fmt::Debug for Commands {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commands").finish_non_exhaustive()
+    }
+}
+
+impl Commands {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<Command>, outbound: Arc<Outbound>) -> Self {
+        Commands { tx, outbound }
+    }
+
+    /// Queues a command; fails if the driver is gone (the session is over).
+    pub(crate) fn send(&self, cmd: Command) -> Result<(), DriverGone> {
+        self.outbound.command_queued();
+        self.tx.send(cmd).map_err(|_| {
+            self.outbound.command_handled();
+            DriverGone
+        })
+    }
+
+    /// The connection's shared write side.
+    pub(crate) fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+}
+
 /// The channels and shared state a driver works with.
 pub(crate) struct Links {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) command_tx: mpsc::WeakUnboundedSender<Command>,
+    pub(crate) outbound: Arc<Outbound>,
     pub(crate) state: watch::Sender<SessionState>,
     pub(crate) joined: Arc<std::sync::RwLock<Joined>>,
     pub(crate) ids: Arc<super::RequestIds>,
 }
 
 pub(crate) struct Driver {
-    transport: Transport,
+    /// The read half of the connection (the write half is in `outbound`).
+    reader: TransportReader,
+    /// The write half, the pending calls, and what callers need to write directly.
+    outbound: Arc<Outbound>,
+    /// The write half while the driver writes a batch (released by [`Driver::flush`]).
+    writing: Option<OwnedMutexGuard<Option<Writer>>>,
     commands: mpsc::UnboundedReceiver<Command>,
     command_tx: mpsc::WeakUnboundedSender<Command>,
     serializer: Serializer,
@@ -193,7 +240,6 @@ pub(crate) struct Driver {
     ids: Arc<super::RequestIds>,
     reconnect: Option<Reconnect>,
     /// Keyed by our own request IDs (see [`OwnIdMap`]).
-    calls: OwnIdMap<CallSink>,
     publishes: OwnIdMap<IdReply>,
     subscribing: HashMap<Id, PendingSubscribe>,
     subscribing_keys: HashMap<SubKey, Id>,
@@ -227,14 +273,17 @@ enum Exit {
 }
 
 impl Driver {
+    /// A driver for the connection whose write half is already in `links.outbound`.
     pub(crate) fn new(
-        transport: Transport,
+        reader: TransportReader,
         serializer: Serializer,
         links: Links,
         reconnect: Option<Reconnect>,
     ) -> Self {
         Driver {
-            transport,
+            reader,
+            outbound: links.outbound,
+            writing: None,
             commands: links.commands,
             command_tx: links.command_tx,
             serializer,
@@ -242,7 +291,6 @@ impl Driver {
             joined: links.joined,
             ids: links.ids,
             reconnect,
-            calls: OwnIdMap::default(),
             publishes: OwnIdMap::default(),
             subscribing: HashMap::new(),
             subscribing_keys: HashMap::new(),
@@ -265,7 +313,7 @@ impl Driver {
                 Exit::Lost(reason) if self.reconnect.is_some() && self.leaving.is_none() => reason,
                 other => break other,
             };
-            let _ = self.transport.close().await;
+            self.close_writer().await;
             self.go_offline(&reason);
             if let Some(exit) = self.reconnect_loop(reason).await {
                 break exit;
@@ -280,7 +328,7 @@ impl Driver {
         };
         self.fail_everything(&reason);
         self.stop_invocations();
-        let _ = self.transport.close().await;
+        self.close_writer().await;
         if let Some(reply) = self.leaving.take() {
             let _ = reply.send(match exit {
                 Exit::Left => Ok(()),
@@ -300,7 +348,8 @@ impl Driver {
     /// acknowledgements, requests in flight), keep subscriptions and registrations.
     fn go_offline(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(format!("{reason}; reconnecting")));
-        for (_, sink) in self.calls.drain() {
+        let calls = std::mem::take(&mut *self.outbound.calls());
+        for (_, sink) in calls {
             sink.finish(Err(err()));
         }
         for (_, ack) in self.publishes.drain() {
@@ -377,7 +426,9 @@ impl Driver {
                     result = &mut attempt_fut => break result,
                     command = self.commands.recv() => match command {
                         Some(cmd) => {
-                            if let Some(exit) = self.offline_command(cmd) {
+                            let exit = self.offline_command(cmd);
+                            self.outbound.command_handled();
+                            if let Some(exit) = exit {
                                 return Some(exit);
                             }
                         }
@@ -387,10 +438,12 @@ impl Driver {
             };
             match outcome {
                 Ok((transport, welcome)) => {
-                    self.transport = transport;
-                    if let Some(s) = self.transport.info().serializer {
+                    if let Some(s) = transport.info().serializer {
                         self.serializer = s;
                     }
+                    let (writer, reader) = crate::transport::split(transport);
+                    self.reader = reader;
+                    *self.outbound.writer.lock().await = Some(writer);
                     if let Ok(mut joined) = self.joined.write() {
                         *joined = Joined {
                             session: welcome.session,
@@ -415,6 +468,7 @@ impl Driver {
         let offline = || Error::NotConnected(Some("disconnected; reconnecting".into()));
         match cmd {
             Command::Send(_)
+            | Command::Flush
             | Command::CancelCall { .. }
             | Command::InvocationProgress { .. }
             | Command::InvocationDone { .. } => {}
@@ -505,14 +559,14 @@ impl Driver {
             );
             self.feed(msg.into()).await?;
         }
-        self.transport.flush().await
+        self.flush().await
     }
 
     async fn run_inner(&mut self) -> Exit {
         loop {
             tokio::select! {
                 biased;
-                incoming = self.transport.next() => match incoming {
+                incoming = self.reader.next() => match incoming {
                     Some(Ok(msg)) => {
                         if let Some(exit) = self.on_message(msg).await {
                             return exit;
@@ -528,16 +582,20 @@ impl Driver {
                 },
                 command = self.commands.recv() => match command {
                     Some(cmd) => {
-                        if let Err(e) = self.on_command(cmd).await {
+                        let written = self.on_command(cmd).await;
+                        self.outbound.command_handled();
+                        if let Err(e) = written {
                             return Exit::Lost(format!("connection lost: {e}"));
                         }
                         // Write what else is queued before flushing once.
                         while let Ok(cmd) = self.commands.try_recv() {
-                            if let Err(e) = self.on_command(cmd).await {
+                            let written = self.on_command(cmd).await;
+                            self.outbound.command_handled();
+                            if let Err(e) = written {
                                 return Exit::Lost(format!("connection lost: {e}"));
                             }
                         }
-                        if let Err(e) = self.transport.flush().await {
+                        if let Err(e) = self.flush().await {
                             return Exit::Lost(format!("connection lost: {e}"));
                         }
                     }
@@ -553,7 +611,7 @@ impl Driver {
     }
 
     async fn await_goodbye(&mut self) {
-        while let Some(Ok(msg)) = self.transport.next().await {
+        while let Some(Ok(msg)) = self.reader.next().await {
             if matches!(msg, Message::Goodbye(_)) {
                 return;
             }
@@ -562,7 +620,6 @@ impl Driver {
 
     async fn say_goodbye(&mut self, reason: Uri) {
         let _ = self
-            .transport
             .send(
                 Goodbye {
                     details: CloseDetails::new(),
@@ -578,12 +635,45 @@ impl Driver {
             details: CloseDetails::new().with_message(message.to_owned()),
             reason: Uri::from_static(reason),
         };
-        let _ = self.transport.send(msg.into()).await;
+        let _ = self.send(msg.into()).await;
+    }
+
+    /// The write half, held until [`Driver::flush`].
+    async fn writer(&mut self) -> Result<&mut Writer, TransportError> {
+        if self.writing.is_none() {
+            self.writing = Some(self.outbound.writer.clone().lock_owned().await);
+        }
+        self.writing
+            .as_mut()
+            .and_then(|w| w.as_mut())
+            .ok_or(TransportError::Closed)
+    }
+
+    /// Flushes what was written and releases the write half.
+    async fn flush(&mut self) -> Result<(), TransportError> {
+        self.writer().await?.flush().await?;
+        self.writing = None;
+        Ok(())
+    }
+
+    /// Writes one message now.
+    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
+        self.writer().await?.feed(msg).await?;
+        self.flush().await
+    }
+
+    /// Closes the write half (the connection is over or lost).
+    async fn close_writer(&mut self) {
+        self.writing = None;
+        let writer = self.outbound.writer.lock().await.take();
+        if let Some(mut writer) = writer {
+            let _ = writer.close().await;
+        }
     }
 
     /// Queues a message; the loop flushes.
     async fn feed(&mut self, msg: Message) -> Result<(), TransportError> {
-        match self.transport.feed(msg).await {
+        match self.writer().await?.feed(msg).await {
             // Too large for the peer: the message is refused, the connection is fine.
             Err(TransportError::MessageTooLarge { .. }) => Ok(()),
             other => other,
@@ -591,7 +681,7 @@ impl Driver {
     }
 
     async fn feed_or_fail(&mut self, msg: Message) -> Result<Result<(), Error>, TransportError> {
-        match self.transport.feed(msg).await {
+        match self.writer().await?.feed(msg).await {
             Ok(()) => Ok(Ok(())),
             Err(e @ (TransportError::MessageTooLarge { .. } | TransportError::Encode(_))) => {
                 Ok(Err(e.into()))
@@ -603,6 +693,10 @@ impl Driver {
     async fn on_command(&mut self, cmd: Command) -> Result<(), TransportError> {
         match cmd {
             Command::Send(msg) => self.feed(msg).await?,
+            // The loop flushes after every batch of commands.
+            Command::Flush => {
+                self.writer().await?;
+            }
             Command::Call {
                 request,
                 msg,
@@ -613,13 +707,14 @@ impl Driver {
                 }
                 match self.feed_or_fail(msg).await? {
                     Ok(()) => {
-                        self.calls.insert(request, reply);
+                        self.outbound.calls().insert(request, reply);
                     }
                     Err(e) => reply.finish(Err(e)),
                 }
             }
             Command::CancelCall { request, mode } => {
-                if self.calls.remove(&request).is_some() {
+                let pending = self.outbound.calls().remove(&request);
+                if pending.is_some() {
                     self.feed(
                         Cancel {
                             request,
@@ -783,10 +878,10 @@ impl Driver {
                     details: m.details,
                 };
                 if progress {
-                    if let Some(sink) = self.calls.get(&m.request) {
+                    if let Some(sink) = self.outbound.calls().get(&m.request) {
                         sink.progress(result);
                     }
-                } else if let Some(sink) = self.calls.remove(&m.request) {
+                } else if let Some(sink) = self.outbound.answered(m.request) {
                     sink.finish(Ok(result));
                 }
             }
@@ -894,7 +989,7 @@ impl Driver {
                         "wamp.error.canceled",
                         "the call was canceled",
                     );
-                    let _ = self.transport.send(reply).await;
+                    let _ = self.send(reply).await;
                 }
             }
             Message::Goodbye(m) => {
@@ -945,7 +1040,7 @@ impl Driver {
         };
         match m.request_type {
             MessageType::Call => {
-                if let Some(sink) = self.calls.remove(&m.request) {
+                if let Some(sink) = self.outbound.answered(m.request) {
                     sink.finish(Err(err()));
                 }
             }
@@ -1015,12 +1110,13 @@ impl Driver {
                 "wamp.error.no_such_registration",
                 "no such registration",
             );
-            let _ = self.transport.send(reply).await;
+            let _ = self.send(reply).await;
             return;
         };
         let Some(commands) = self.command_tx.upgrade() else {
             return;
         };
+        let commands = Commands::new(commands, self.outbound.clone());
         let procedure = m
             .details
             .procedure()
@@ -1087,7 +1183,8 @@ impl Driver {
 
     fn fail_everything(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(reason.to_owned()));
-        for (_, sink) in self.calls.drain() {
+        let calls = std::mem::take(&mut *self.outbound.calls());
+        for (_, sink) in calls {
             sink.finish(Err(err()));
         }
         for (_, ack) in self.publishes.drain() {

@@ -14,6 +14,7 @@ mod builder;
 mod driver;
 mod error;
 mod join;
+mod outbound;
 mod requests;
 mod types;
 
@@ -46,7 +47,7 @@ pub(crate) type Handler =
 pub(crate) type RequestIds = crate::protocol::IdSequence;
 
 struct Inner {
-    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    commands: driver::Commands,
     ids: Arc<RequestIds>,
     locals: AtomicU64,
     joined: Arc<std::sync::RwLock<driver::Joined>>,
@@ -175,6 +176,30 @@ impl Session {
             .commands
             .send(cmd)
             .map_err(|_| self.not_connected())
+    }
+
+    /// Sends a CALL: written on this thread if the connection is idle (see
+    /// [`outbound`]), otherwise handed to the driver.
+    fn send_call(
+        &self,
+        request: Id,
+        msg: crate::protocol::Message,
+        reply: driver::CallSink,
+    ) -> Result<(), Error> {
+        match self.inner.commands.outbound().try_call(request, msg, reply) {
+            outbound::Direct::Done => Ok(()),
+            // Ignoring a failure is right: the driver is gone, and with it the call's
+            // reply, which then reports the end of the session.
+            outbound::Direct::NeedsFlush => {
+                let _ = self.inner.commands.send(Command::Flush);
+                Ok(())
+            }
+            outbound::Direct::Declined(msg, reply) => self.send(Command::Call {
+                request,
+                msg,
+                reply,
+            }),
+        }
     }
 
     fn not_connected(&self) -> Error {

@@ -161,11 +161,7 @@ impl CallRequest {
             payload,
         }
         .into();
-        self.session.send(Command::Call {
-            request,
-            msg,
-            reply,
-        })?;
+        self.session.send_call(request, msg, reply)?;
         Ok(CancelGuard {
             session: self.session,
             request,

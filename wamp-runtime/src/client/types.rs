@@ -78,7 +78,7 @@ pub struct Invocation {
     /// INVOCATION.Details (caller identity when disclosed, receive_progress, ...).
     pub details: InvocationDetails,
     pub(crate) serializer: Serializer,
-    pub(crate) commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    pub(crate) commands: super::driver::Commands,
     /// Further input chunks, when the caller streams its arguments.
     pub(crate) chunks: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>>,
 }

@@ -208,3 +208,52 @@ impl Sink<Message> for Transport {
         self.inner.as_mut().poll_close(cx)
     }
 }
+
+/// A [`Transport`] in two halves, for a reader and writers in different places (the
+/// client's driver reads while callers may write: see `client::outbound`).
+///
+/// Each half locks the transport for the length of one poll, never longer, so neither
+/// half waits on the other for more than that. Unlike `StreamExt::split`, a message goes
+/// to the transport at `start_send`, so a message the peer would refuse (too large, not
+/// encodable) is refused right there, as the message's own error.
+pub(crate) fn split(transport: Transport) -> (TransportWriter, TransportReader) {
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(transport));
+    (TransportWriter(shared.clone()), TransportReader(shared))
+}
+
+type SharedTransport = std::sync::Arc<std::sync::Mutex<Transport>>;
+
+fn lock(shared: &SharedTransport) -> std::sync::MutexGuard<'_, Transport> {
+    // A panic inside a transport's poll leaves nothing half-done that a later poll could
+    // trip over: IO errors are reported, not unwound.
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The reading half of a [`split`] transport.
+pub(crate) struct TransportReader(SharedTransport);
+
+impl Stream for TransportReader {
+    type Item = Result<Message, TransportError>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut *lock(&self.0)).poll_next(cx)
+    }
+}
+
+/// The writing half of a [`split`] transport.
+pub(crate) struct TransportWriter(SharedTransport);
+
+impl Sink<Message> for TransportWriter {
+    type Error = TransportError;
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut *lock(&self.0)).poll_ready(cx)
+    }
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        Pin::new(&mut *lock(&self.0)).start_send(item)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut *lock(&self.0)).poll_flush(cx)
+    }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut *lock(&self.0)).poll_close(cx)
+    }
+}
