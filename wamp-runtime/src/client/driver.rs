@@ -1,9 +1,11 @@
-//! The one task that owns a session's transport.
+//! The one task that reads a session's transport.
 //!
 //! Handles talk to it over an unbounded command channel; it keeps the request tables
 //! (request ID → waiting caller) and the subscription and registration tables, writes
-//! outgoing messages and dispatches incoming ones. Nothing else touches the transport, so
-//! no lock is held across IO and every table has one owner.
+//! outgoing messages and dispatches incoming ones. The one thing it shares is the write
+//! half and the pending-calls table ([`Outbound`]): a call made on an idle connection is
+//! written by its caller (see `outbound.rs` for why and for the rules). Nobody else waits
+//! while holding the writer, and every other table has one owner.
 //!
 //! With reconnection on, a lost connection does not end the driver: calls in flight fail
 //! at once, subscriptions and registrations are kept, and after a successful reconnect

@@ -2,7 +2,7 @@
 //!
 //! A message is a list; each serializer knows three things about its format: how to write
 //! one element, how to read one element, and where each element of the top-level list
-//! starts and ends ([`split`]). Everything else (which elements a message has, what they
+//! starts and ends (`split`). Everything else (which elements a message has, what they
 //! mean) lives in [`crate::protocol::message`], once for all formats. Splitting first is
 //! what lets payloads stay in wire form ([`crate::protocol::Payload`]).
 //!
