@@ -400,6 +400,52 @@ async fn calls_written_by_the_caller_stay_behind_queued_messages() {
     }
 }
 
+/// Calls made one after another (so their callers write them) from one or two tasks while
+/// the router ends the session:
+/// each one ends (a result or an error) and none hangs, whether its caller or the session
+/// task wrote it, and whenever the end came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_hangs_when_the_router_ends_the_session() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("com.kill.echo", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    let admin = local(&router).await;
+    for round in 0..40u64 {
+        let caller = Session::builder(router.listeners()[(round / 2) as usize % 2].url())
+            .connect()
+            .await
+            .expect("caller");
+        let id = caller.id();
+        let loops: Vec<_> = (0..1 + round % 2)
+            .map(|_| {
+                let caller = caller.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let call = caller.call("com.kill.echo").args(&(round,));
+                        match tokio::time::timeout(Duration::from_secs(5), call).await {
+                            Ok(Ok(_)) => continue,
+                            Ok(Err(_)) => return,
+                            Err(_) => panic!("round {round}: a call hung"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(5 + round % 7)).await;
+        admin
+            .call("wamp.session.kill")
+            .args(&(id,))
+            .await
+            .expect("kill");
+        for l in loops {
+            l.await.expect("caller loop");
+        }
+    }
+}
+
 /// A call too large for the peer fails alone, whether the caller or the driver writes
 /// it, and the connection goes on.
 #[tokio::test]

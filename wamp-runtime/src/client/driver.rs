@@ -328,9 +328,12 @@ impl Driver {
             Exit::Left => "the session left".to_owned(),
             Exit::Lost(r) | Exit::Closed(r) => r.clone(),
         };
+        // The writer goes first: once it is gone no caller can put a call into the table
+        // (they would write it themselves), so failing what is in there fails them all.
+        let writer = self.take_writer().await;
         self.fail_everything(&reason);
         self.stop_invocations();
-        self.close_writer().await;
+        close(writer).await;
         if let Some(reply) = self.leaving.take() {
             let _ = reply.send(match exit {
                 Exit::Left => Ok(()),
@@ -666,11 +669,15 @@ impl Driver {
 
     /// Closes the write half (the connection is over or lost).
     async fn close_writer(&mut self) {
+        let writer = self.take_writer().await;
+        close(writer).await;
+    }
+
+    /// Takes the write half away from callers (they then hand their calls to the driver,
+    /// which fails them while offline).
+    async fn take_writer(&mut self) -> Option<Writer> {
         self.writing = None;
-        let writer = self.outbound.writer.lock().await.take();
-        if let Some(mut writer) = writer {
-            let _ = writer.close().await;
-        }
+        self.outbound.writer.lock().await.take()
     }
 
     /// Queues a message; the loop flushes.
@@ -1217,6 +1224,13 @@ impl Driver {
         self.subscription_keys.clear();
         self.registrations.clear();
         self.registration_ids.clear();
+    }
+}
+
+/// Closes a write half taken with [`Driver::take_writer`].
+async fn close(writer: Option<Writer>) {
+    if let Some(mut writer) = writer {
+        let _ = writer.close().await;
     }
 }
 
