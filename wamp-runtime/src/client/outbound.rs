@@ -5,8 +5,8 @@
 //! rule (`#[tokio::main]` runs the main future outside the worker threads), that wake-up
 //! is a cross-thread one, and for a call made on an idle connection it roughly doubles
 //! the system calls and context switches of the whole round trip. So a caller that finds
-//! the connection idle (no call in flight, nothing queued for the driver) writes its CALL
-//! itself, on its own thread. Everything else goes through the driver, which batches the
+//! the connection idle (no call in flight, nothing queued for the driver, and the same for
+//! the call before) writes its CALL itself, on its own thread. Everything else goes through the driver, which batches the
 //! writes: with calls already in flight, batching saves more than a direct write would
 //! (a burst written piecemeal also comes back piecemeal, in more wake-ups).
 //!
@@ -16,9 +16,9 @@
 //!   while holding the writer, which the driver holds while it writes).
 //! - A call is in the pending-calls table before its CALL can reach the router, so its
 //!   answer always finds it: the table lives here, not in the driver.
-//! - Nothing waits while holding the writer outside the driver: a direct write polls once
-//!   with a no-op waker, and whatever it could not finish (a full socket buffer) is left
-//!   for the driver to flush.
+//! - A caller never waits: it gives up (and hands the call to the driver) when the driver
+//!   holds the writer or is reading; it polls once with a no-op waker, and whatever it
+//!   could not finish (a full socket buffer) is left for the driver to flush.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -129,18 +129,22 @@ impl Outbound {
         if self.queued.load(Ordering::SeqCst) != 0 || !self.calls().is_empty() {
             return Direct::Declined(msg, reply);
         }
+        // Not while the driver is reading (it may be decoding a large message).
+        let Some(mut transport) = writer.try_lock() else {
+            return Direct::Declined(msg, reply);
+        };
         let mut cx = Context::from_waker(Waker::noop());
         if !matches!(
-            Pin::new(&mut *writer).poll_ready(&mut cx),
+            Pin::new(&mut *transport).poll_ready(&mut cx),
             Poll::Ready(Ok(()))
         ) {
             return Direct::Declined(msg, reply);
         }
         self.calls().insert(request, reply);
-        if let Err(e) = Pin::new(&mut *writer).start_send(msg) {
+        if let Err(e) = Pin::new(&mut *transport).start_send(msg) {
             return self.failed(request, e);
         }
-        match Pin::new(&mut *writer).poll_flush(&mut cx) {
+        match Pin::new(&mut *transport).poll_flush(&mut cx) {
             Poll::Ready(Ok(())) => Direct::Done,
             Poll::Pending => Direct::NeedsFlush,
             Poll::Ready(Err(e)) => self.failed(request, e),

@@ -242,6 +242,18 @@ impl Stream for TransportReader {
 /// The writing half of a [`split`] transport.
 pub(crate) struct TransportWriter(SharedTransport);
 
+impl TransportWriter {
+    /// The whole transport, if the reading half is not using it right now (it may be
+    /// decoding a large message): for writers that would rather not wait.
+    pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, Transport>> {
+        match self.0.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
 impl Sink<Message> for TransportWriter {
     type Error = TransportError;
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
