@@ -41,6 +41,12 @@ async fn next_event(sub: &mut wamp::client::Subscription) -> wamp::client::Event
         .expect("event")
 }
 
+/// Sends one message on a raw transport and returns the answer.
+async fn ask(raw: &mut wamp::transport::Transport, msg: impl Into<Message>) -> Message {
+    raw.send(msg.into()).await.expect("send");
+    raw.next().await.expect("open").expect("message")
+}
+
 fn app_error(uri: &'static str) -> WampError {
     WampError::new(Uri::from_static(uri))
 }
@@ -327,38 +333,29 @@ async fn calls_written_by_the_caller_stay_behind_queued_messages() {
     let router = router().await;
     let mut raw = router.local_transport();
     let request = |n| Id::new(n).expect("id");
-    raw.send(
-        Hello {
-            realm: Uri::from_static("realm1"),
-            details: HelloDetails::new(),
-        }
-        .into(),
-    )
-    .await
-    .expect("hello");
-    assert!(matches!(raw.next().await, Some(Ok(Message::Welcome(_)))));
-    raw.send(
-        Subscribe {
-            request: request(1),
-            options: SubscribeOptions::new(),
-            topic: Uri::from_static("com.order.topic"),
-        }
-        .into(),
-    )
-    .await
-    .expect("subscribe");
-    assert!(matches!(raw.next().await, Some(Ok(Message::Subscribed(_)))));
-    raw.send(
-        Register {
-            request: request(2),
-            options: RegisterOptions::new(),
-            procedure: Uri::from_static("com.order.proc"),
-        }
-        .into(),
-    )
-    .await
-    .expect("register");
-    assert!(matches!(raw.next().await, Some(Ok(Message::Registered(_)))));
+    let hello = Hello {
+        realm: Uri::from_static("realm1"),
+        details: HelloDetails::new(),
+    };
+    assert!(matches!(ask(&mut raw, hello).await, Message::Welcome(_)));
+    let subscribe = Subscribe {
+        request: request(1),
+        options: SubscribeOptions::new(),
+        topic: Uri::from_static("com.order.topic"),
+    };
+    assert!(matches!(
+        ask(&mut raw, subscribe).await,
+        Message::Subscribed(_)
+    ));
+    let register = Register {
+        request: request(2),
+        options: RegisterOptions::new(),
+        procedure: Uri::from_static("com.order.proc"),
+    };
+    assert!(matches!(
+        ask(&mut raw, register).await,
+        Message::Registered(_)
+    ));
     // The raw callee answers whether the event numbered like the call came first.
     tokio::spawn(async move {
         let mut last_event = None;
