@@ -5,10 +5,11 @@
 //! rule (`#[tokio::main]` runs the main future outside the worker threads), that wake-up
 //! is a cross-thread one, and for a call made on an idle connection it roughly doubles
 //! the system calls and context switches of the whole round trip. So a caller that finds
-//! the connection idle (no call in flight, nothing queued for the driver, and the same for
-//! the call before) writes its CALL itself, on its own thread. Everything else goes through the driver, which batches the
-//! writes: with calls already in flight, batching saves more than a direct write would
-//! (a burst written piecemeal also comes back piecemeal, in more wake-ups).
+//! the connection idle (no call in flight, nothing queued for the driver, and the same
+//! for the call before) writes its CALL itself, on its own thread. Everything else goes
+//! through the driver, which batches the writes: with calls already in flight, batching
+//! saves more than a direct write would (a burst written piecemeal also comes back
+//! piecemeal, in more wake-ups).
 //!
 //! The rules that keep this correct:
 //! - Messages keep the order they were sent in: a caller writes directly only when no
@@ -47,6 +48,8 @@ pub(crate) struct Outbound {
     /// on is the connection taken to be idle: the first call of a burst also finds the
     /// table empty, and writing it alone would split the burst (it would come back on
     /// its own, in one more wake-up); calls made one after the other all find it empty.
+    /// Reset by a call found in flight, and by an answer that leaves others pending
+    /// (calls overlap: see [`Outbound::answered`]).
     idle_calls: AtomicU32,
     /// Calls waiting for their answer, by request ID.
     calls: std::sync::Mutex<OwnIdMap<CallSink>>,
