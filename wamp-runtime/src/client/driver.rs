@@ -353,10 +353,7 @@ impl Driver {
     /// acknowledgements, requests in flight), keep subscriptions and registrations.
     fn go_offline(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(format!("{reason}; reconnecting")));
-        let calls = std::mem::take(&mut *self.outbound.calls());
-        for (_, sink) in calls {
-            sink.finish(Err(err()));
-        }
+        self.outbound.fail_calls(err);
         for (_, ack) in self.publishes.drain() {
             let _ = ack.send(Err(err()));
         }
@@ -587,16 +584,12 @@ impl Driver {
                 },
                 command = self.commands.recv() => match command {
                     Some(cmd) => {
-                        let written = self.on_command(cmd).await;
-                        self.outbound.command_handled();
-                        if let Err(e) = written {
+                        if let Err(e) = self.handle_command(cmd).await {
                             return Exit::Lost(format!("connection lost: {e}"));
                         }
                         // Write what else is queued before flushing once.
                         while let Ok(cmd) = self.commands.try_recv() {
-                            let written = self.on_command(cmd).await;
-                            self.outbound.command_handled();
-                            if let Err(e) = written {
+                            if let Err(e) = self.handle_command(cmd).await {
                                 return Exit::Lost(format!("connection lost: {e}"));
                             }
                         }
@@ -697,6 +690,14 @@ impl Driver {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Handles one command and counts it as handled (it has been written, so a caller
+    /// may now write directly behind it).
+    async fn handle_command(&mut self, cmd: Command) -> Result<(), TransportError> {
+        let written = self.on_command(cmd).await;
+        self.outbound.command_handled();
+        written
     }
 
     async fn on_command(&mut self, cmd: Command) -> Result<(), TransportError> {
@@ -1192,10 +1193,7 @@ impl Driver {
 
     fn fail_everything(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(reason.to_owned()));
-        let calls = std::mem::take(&mut *self.outbound.calls());
-        for (_, sink) in calls {
-            sink.finish(Err(err()));
-        }
+        self.outbound.fail_calls(err);
         for (_, ack) in self.publishes.drain() {
             let _ = ack.send(Err(err()));
         }

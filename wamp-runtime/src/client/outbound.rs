@@ -94,6 +94,15 @@ impl Outbound {
         sink
     }
 
+    /// Fails every pending call (the connection is gone). The table is emptied first and
+    /// the callers are answered outside its lock.
+    pub(crate) fn fail_calls(&self, err: impl Fn() -> Error) {
+        let calls = std::mem::take(&mut *self.calls());
+        for (_, sink) in calls {
+            sink.finish(Err(err()));
+        }
+    }
+
     /// A command is about to be sent to the driver.
     pub(crate) fn command_queued(&self) {
         self.queued.fetch_add(1, Ordering::SeqCst);
