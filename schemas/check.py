@@ -170,6 +170,21 @@ def main(argv):
             print(f"ok   {path.name}")
 
     if not argv:
+        # calculator_json.wamp.json is calculator.wamp.toml in the JSON form: the same tree
+        # but for "$schema" and the contract's name and doc.
+        pair = [HERE / "calculator.wamp.toml", HERE / "calculator_json.wamp.json"]
+        if all(p.exists() for p in pair):
+            toml_doc, json_doc = (load(p) for p in pair)
+            json_doc.pop("$schema", None)
+            for d in (toml_doc, json_doc):
+                d["contract"].pop("name", None)
+                d["contract"].pop("doc", None)
+            if toml_doc == json_doc:
+                print("ok   calculator_json.wamp.json has the tree of calculator.wamp.toml")
+            else:
+                failures += 1
+                print("FAIL calculator_json.wamp.json differs from calculator.wamp.toml")
+
         base_errs = errors_of(validator, BASE)
         if base_errs:
             failures += 1
