@@ -223,6 +223,47 @@ pub enum Command {
     /// Run a WAMP router (broker and dealer).
     #[command(after_help = ROUTER_AFTER_HELP)]
     Router(RouterArgs),
+    /// Generate typed Rust from WAMP contracts (NAME.wamp.toml or NAME.wamp.json), or check them.
+    #[command(subcommand)]
+    Codegen(CodegenCommand),
+}
+
+/// `wamp codegen ...`.
+#[derive(Debug, Subcommand)]
+pub enum CodegenCommand {
+    /// Generate one Rust source with one `pub mod` per contract (imports included).
+    #[command(after_help = CODEGEN_AFTER_HELP)]
+    Generate(GenerateArgs),
+    /// Check contracts: every problem on stderr as FILE:LINE:COL: error: MESSAGE.
+    #[command(after_help = CODEGEN_AFTER_HELP)]
+    Check(CheckArgs),
+}
+
+const CODEGEN_AFTER_HELP: &str = "\
+Exit status: 0 valid (and generated), 2 invalid contracts or bad usage. Diagnostics go to
+stderr, one per line: FILE:LINE:COL: error: MESSAGE. The contract format is documented in
+schemas/README.md.";
+
+/// `wamp codegen generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Contract files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the code to this file instead of stdout.
+    #[arg(short, long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// The path generated code uses for the runtime crate.
+    #[arg(long, default_value = "::wamp", value_name = "PATH")]
+    pub runtime_path: String,
+}
+
+/// `wamp codegen check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Contract files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 const ROUTER_AFTER_HELP: &str = "\

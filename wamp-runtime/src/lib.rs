@@ -13,6 +13,29 @@ pub mod protocol;
 pub mod router;
 pub mod serializer;
 pub mod transport;
+pub mod typed;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+/// Includes the code `wamp_codegen::compile` wrote into `OUT_DIR` from `build.rs`: one
+/// `pub mod` per contract.
+///
+/// ```ignore
+/// wamp::include_contracts!();
+/// // or, for a file written under another name:
+/// wamp::include_contracts!("my_contracts.rs");
+/// ```
+#[macro_export]
+macro_rules! include_contracts {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/wamp_contracts.rs"));
+    };
+    ($file:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $file));
+    };
+}
 
 pub use client::{Session, SessionBuilder};
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};

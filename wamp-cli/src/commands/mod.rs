@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod call;
+pub mod codegen;
 pub mod publish;
 pub mod register;
 pub mod router;
@@ -20,9 +21,12 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> Result<(), Failure> {
     if let Command::Router(args) = cli.command {
         return router::run(args, &cli.connection.realm, matches).await;
     }
+    if let Command::Codegen(command) = cli.command {
+        return codegen::run(command);
+    }
     let target = Target::new(&cli.connection, matches)?;
     match cli.command {
-        Command::Router(_) => Ok(()),
+        Command::Router(_) | Command::Codegen(_) => Ok(()),
         Command::Call(args) => call::run(&target, args).await,
         Command::Publish(args) => publish::run(&target, args).await,
         Command::Subscribe(args) => subscribe::run(&target, args).await,

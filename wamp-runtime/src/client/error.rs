@@ -204,6 +204,14 @@ pub enum Error {
     /// A URI given by the caller is invalid.
     #[error(transparent)]
     InvalidUri(#[from] crate::protocol::UriError),
+    /// A value for a topic's `{capture}` is not one URI component.
+    #[error("the value {value:?} of the capture `{name}` is not one URI component (it must not be empty or contain `.`, `#` or whitespace)")]
+    InvalidCapture {
+        /// The capture's name.
+        name: String,
+        /// The value given.
+        value: String,
+    },
 }
 
 impl From<DecodeError> for Error {

@@ -1,0 +1,197 @@
+//! The callee side: a trait with one async method per procedure, and `serve`, which
+//! registers an implementation with the contract's options and turns its typed results
+//! and declared errors into the wire format.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::client::error_type;
+use super::payload::{self, progress_ident, result_shape, shape_type};
+use super::types::default_fn_name;
+use super::{doc_attrs, meta_docs, Cx};
+use crate::model::*;
+use crate::names;
+
+pub(super) fn render(cx: &Cx<'_>) -> TokenStream {
+    let rt = &cx.rt;
+    let c = cx.contract;
+    let trait_ident = format_ident!("{}", names::type_name(&c.name.name));
+    let mut methods = TokenStream::new();
+    let mut registrations = TokenStream::new();
+    for p in &c.procedures {
+        let (m, r) = procedure(cx, p);
+        methods.extend(m);
+        registrations.extend(r);
+    }
+    let count = c.procedures.len();
+    let doc = format!(
+        "The callee side of the contract `{}`: implement it and pass the implementation to [`serve`].{}",
+        c.name.name,
+        c.doc.as_deref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+    );
+    let docs = doc_attrs(Some(&doc));
+    let session_param = if count == 0 {
+        quote!(_session)
+    } else {
+        quote!(session)
+    };
+    let service_binding = if count == 0 {
+        quote!(let _ = service;)
+    } else {
+        quote!(let service = ::std::sync::Arc::new(service);)
+    };
+    quote! {
+        #docs
+        pub trait #trait_ident: ::core::marker::Send + ::core::marker::Sync + 'static {
+            #methods
+        }
+
+        /// Registers every procedure of the contract on `session`, served by `service`,
+        /// with the contract's registration options. Dropping the returned
+        /// [`Service`](#rt::typed::Service) unregisters them.
+        pub async fn serve<S: #trait_ident>(#session_param: &#rt::Session, service: S) -> ::core::result::Result<#rt::typed::Service, #rt::client::Error> {
+            #service_binding
+            let mut registrations = ::std::vec::Vec::with_capacity(#count);
+            #registrations
+            ::core::result::Result::Ok(#rt::typed::Service::new(registrations))
+        }
+    }
+}
+
+fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let method = names::ident(&names::snake(&p.name.name));
+    let uri_const = format_ident!("{}", names::constant(&p.name.name));
+    let input = payload::input_site(p);
+    let taken: Vec<String> = p
+        .input
+        .fields()
+        .map(|f| names::snake(&f.name.name))
+        .collect();
+    let ctx = ["ctx", "context", "invocation_context"]
+        .into_iter()
+        .find(|n| !taken.iter().any(|t| t == n))
+        .map(|n| format_ident!("{}", n))
+        .unwrap_or_else(|| format_ident!("wamp_context"));
+
+    let progress_ty = match &p.progress {
+        Some(_) => {
+            let ident = progress_ident(p);
+            quote!(#ident)
+        }
+        None => quote!(()),
+    };
+    let mut params = vec![quote!(#ctx: #rt::typed::Context<#progress_ty>)];
+    let mut call_args = vec![quote!(#ctx)];
+    for f in &p.input.args {
+        let ident = names::ident(&names::snake(&f.name.name));
+        let ty = cx.ty(&f.ty.expr);
+        params.push(quote!(#ident: #ty));
+        call_args.push(quote!(#ident));
+    }
+    for f in &p.input.kwargs {
+        let ident = names::ident(&names::snake(&f.name.name));
+        if f.default.is_some() {
+            let ty = cx.ty(f.ty.expr.strip_optional());
+            let func = format_ident!("{}", default_fn_name(&input.key, &f.name.name));
+            params.push(quote!(#ident: #ty));
+            call_args.push(quote!(#ident.unwrap_or_else(wire::#func)));
+        } else {
+            let ty = cx.ty(&f.ty.expr);
+            params.push(quote!(#ident: #ty));
+            call_args.push(quote!(#ident));
+        }
+    }
+    let result_ty = shape_type(cx, &result_shape(cx, p));
+    let (error_ty, _) = error_type(cx, p);
+    let mut docs = meta_docs(&p.meta);
+    docs.extend(doc_attrs(Some(&format!("\nServes `{}`.", p.uri.name))));
+    let many = params.len() > 7;
+    let allow = many.then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let method_tokens = quote! {
+        #docs
+        #allow
+        fn #method(&self, #(#params),*) -> impl ::core::future::Future<Output = ::core::result::Result<#result_ty, #error_ty>> + ::core::marker::Send;
+    };
+
+    let read_args = if p.input.args.is_empty() {
+        TokenStream::new()
+    } else {
+        let args = input.args_ident();
+        let names = input.names_ident();
+        let fields = p
+            .input
+            .args
+            .iter()
+            .map(|f| names::ident(&names::snake(&f.name.name)));
+        quote! {
+            let wire::#args { #(#fields),* } = #rt::__private::decode_args(&invocation.payload, wire::#names)
+                .map_err(#rt::__private::invalid_argument)?;
+        }
+    };
+    let read_kwargs = if p.input.kwargs.is_empty() {
+        TokenStream::new()
+    } else {
+        let kw = input.kw_ident();
+        let fields = p
+            .input
+            .kwargs
+            .iter()
+            .map(|f| names::ident(&names::snake(&f.name.name)));
+        quote! {
+            let wire::#kw { #(#fields),* } = #rt::__private::decode_kwargs(&invocation.payload)
+                .map_err(#rt::__private::invalid_argument)?;
+        }
+    };
+    let context = match &p.progress {
+        Some(_) => {
+            let encode = format_ident!("encode_{}_progress", names::snake(&p.name.name));
+            quote!(#rt::typed::Context::new(invocation, wire::#encode))
+        }
+        None => quote!(#rt::typed::Context::new(invocation, #rt::__private::no_progress)),
+    };
+    let encode_result = format_ident!("encode_{}_result", names::snake(&p.name.name));
+    let send_error = if p.errors.is_empty() {
+        quote!(#rt::__private::error_to_wamp(error))
+    } else {
+        quote!(error.into_wamp_error(serializer))
+    };
+    let mut options = TokenStream::new();
+    if let Some(invoke) = p.invoke {
+        let policy = match invoke {
+            Invoke::Single => quote!(Single),
+            Invoke::RoundRobin => quote!(RoundRobin),
+            Invoke::Random => quote!(Random),
+            Invoke::First => quote!(First),
+            Invoke::Last => quote!(Last),
+        };
+        options.extend(quote!(.invoke(#rt::protocol::InvokePolicy::#policy)));
+    }
+    if p.disclose_caller {
+        options.extend(quote!(.disclose_caller(true)));
+    }
+    let registration = quote! {
+        {
+            let service = ::std::sync::Arc::clone(&service);
+            let registration = session
+                .register(uri::#uri_const, move |invocation: #rt::client::Invocation| {
+                    let service = ::std::sync::Arc::clone(&service);
+                    async move {
+                        let serializer = #rt::__private::serializer(&invocation);
+                        #read_args
+                        #read_kwargs
+                        let #ctx = #context;
+                        match service.#method(#(#call_args),*).await {
+                            ::core::result::Result::Ok(value) => wire::#encode_result(&value, serializer)
+                                .map_err(#rt::__private::encode_failure),
+                            ::core::result::Result::Err(error) => ::core::result::Result::Err(#send_error),
+                        }
+                    }
+                })
+                #options
+                .await?;
+            registrations.push(registration);
+        }
+    };
+    (method_tokens, registration)
+}

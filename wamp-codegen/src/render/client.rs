@@ -1,0 +1,501 @@
+//! The caller side: `XClient` with one method per procedure (a call builder whose
+//! optional keyword arguments and options are setters), per-procedure error enums, and
+//! typed publishers and subscriptions for topics.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::payload::{self, progress_ident, result_shape, shape_type};
+use super::{doc_attrs, meta_docs, Cx};
+use crate::model::*;
+use crate::names;
+
+/// Builder methods of every call; a keyword argument may not take these names.
+pub(crate) const CALL_METHODS: &[&str] = &[
+    "timeout",
+    "disclose_me",
+    "cancel_mode",
+    "into_request",
+    "progressive",
+];
+
+pub(super) fn render(cx: &Cx<'_>) -> TokenStream {
+    let rt = &cx.rt;
+    let c = cx.contract;
+    let client = format_ident!("{}Client", names::type_name(&c.name.name));
+    let mut methods = TokenStream::new();
+    let mut items = TokenStream::new();
+    for p in &c.procedures {
+        let (m, i) = procedure(cx, p);
+        methods.extend(m);
+        items.extend(i);
+    }
+    for t in &c.topics {
+        let (m, i) = topic(cx, t);
+        methods.extend(m);
+        items.extend(i);
+    }
+    let doc = format!(
+        "A typed client of the contract `{}`: one method per procedure{}.\n\nCheap to clone (it holds a [`{}::Session`]).",
+        c.name.name,
+        if c.topics.is_empty() { "" } else { ", and a publisher and a subscriber per topic" },
+        super::rt_string(rt)
+    );
+    let docs = doc_attrs(Some(&doc));
+    quote! {
+        #docs
+        #[derive(Clone, Debug)]
+        pub struct #client {
+            session: #rt::Session,
+        }
+
+        impl #client {
+            /// A client on `session`.
+            pub fn new(session: #rt::Session) -> Self {
+                #client { session }
+            }
+
+            /// The session calls go through.
+            pub fn session(&self) -> &#rt::Session {
+                &self.session
+            }
+
+            #methods
+        }
+
+        #items
+    }
+}
+
+/// The error type of a procedure, and the function mapping a call failure to it.
+pub(super) fn error_type(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    if p.errors.is_empty() {
+        (
+            quote!(#rt::client::Error),
+            quote!(::core::convert::identity),
+        )
+    } else {
+        let ident = format_ident!("{}Error", names::type_name(&p.name.name));
+        let local = cx.local(&ident);
+        (local.clone(), quote!(#local::from_call_error))
+    }
+}
+
+/// A client parameter's type: strings are taken as `impl Into<String>`.
+fn param(cx: &Cx<'_>, f: &Field) -> (Ident, TokenStream, TokenStream) {
+    let ident = names::ident(&names::snake(&f.name.name));
+    match f.ty.expr {
+        TypeExpr::Scalar(Scalar::String | Scalar::Uri) => (
+            ident.clone(),
+            quote!(impl ::core::convert::Into<::std::string::String>),
+            quote!(#ident.into()),
+        ),
+        _ => (ident.clone(), cx.ty(&f.ty.expr), quote!(#ident)),
+    }
+}
+
+fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let method = names::ident(&names::snake(&p.name.name));
+    let builder = format_ident!("{}Call", names::type_name(&p.name.name));
+    let uri_const = format_ident!("{}", names::constant(&p.name.name));
+    let input = payload::input_site(p);
+
+    // Parameters: positional arguments, then required keyword arguments.
+    let required_kwargs: Vec<&Field> = p
+        .input
+        .kwargs
+        .iter()
+        .filter(|f| !f.ty.expr.is_optional() && f.default.is_none())
+        .collect();
+    let optional_kwargs: Vec<&Field> = p
+        .input
+        .kwargs
+        .iter()
+        .filter(|f| f.ty.expr.is_optional() || f.default.is_some())
+        .collect();
+    let mut params = Vec::new();
+    let mut arg_values = Vec::new();
+    for f in &p.input.args {
+        let (ident, ty, value) = param(cx, f);
+        params.push(quote!(#ident: #ty));
+        arg_values.push(value);
+    }
+    let mut kw_inits = Vec::new();
+    for f in &required_kwargs {
+        let (ident, ty, value) = param(cx, f);
+        params.push(quote!(#ident: #ty));
+        kw_inits.push(quote!(#ident: #value,));
+    }
+    for f in &optional_kwargs {
+        let ident = names::ident(&names::snake(&f.name.name));
+        kw_inits.push(quote!(#ident: ::core::option::Option::None,));
+    }
+
+    let mut request = quote!(self.session.call(uri::#uri_const));
+    if !p.input.args.is_empty() {
+        request = quote!(#request.args(&(#(#arg_values,)*)));
+    }
+    if let Some(ms) = p.timeout_ms {
+        request = quote!(#request.timeout(::core::time::Duration::from_millis(#ms)));
+    }
+    if let Some(cancel) = p.cancel {
+        let mode = match cancel {
+            Cancel::Skip => quote!(Skip),
+            Cancel::Kill => quote!(Kill),
+            Cancel::KillNoWait => quote!(KillNoWait),
+        };
+        request = quote!(#request.cancel_mode(#rt::protocol::CancelMode::#mode));
+    }
+    let (kw_field, kw_init, kw_apply) = if p.input.kwargs.is_empty() {
+        (TokenStream::new(), TokenStream::new(), quote!(self.request))
+    } else {
+        let kw = input.kw_ident();
+        (
+            quote!(kwargs: wire::#kw,),
+            quote!(kwargs: wire::#kw { #(#kw_inits)* },),
+            quote!(self.request.kwargs(&self.kwargs)),
+        )
+    };
+
+    let mut docs = meta_docs(&p.meta);
+    docs.extend(doc_attrs(Some(&format!(
+        "\nCalls `{}`; set options on the returned [`{builder}`], then `.await` it.",
+        p.uri.name
+    ))));
+    let method_tokens = quote! {
+        #docs
+        pub fn #method(&self, #(#params),*) -> #builder {
+            #builder {
+                request: #request,
+                #kw_init
+            }
+        }
+    };
+
+    let setters = optional_kwargs.iter().map(|f| {
+        let ident = names::ident(&names::snake(&f.name.name));
+        let ty = cx.ty(f.ty.expr.strip_optional());
+        let mut doc = f
+            .meta
+            .doc
+            .clone()
+            .unwrap_or_else(|| format!("Sets the keyword argument `{}`.", f.name.name));
+        if let Some(d) = &f.default {
+            doc.push_str(&format!(
+                "\n\nThe callee uses `{}` when it is not set.",
+                d.value
+            ));
+        }
+        if let Some(s) = &f.meta.since {
+            doc.push_str(&format!("\n\nSince version {s}."));
+        }
+        let docs = doc_attrs(Some(&doc));
+        quote! {
+            #docs
+            pub fn #ident(mut self, #ident: #ty) -> Self {
+                self.kwargs.#ident = ::core::option::Option::Some(#ident);
+                self
+            }
+        }
+    });
+
+    let shape = result_shape(cx, p);
+    let result_ty = shape_type(cx, &shape);
+    let (error_ty, map_error) = error_type(cx, p);
+    let decode_result = format_ident!("decode_{}_result", names::snake(&p.name.name));
+    let progressive = p.progress.as_ref().map(|_| {
+        let progress = progress_ident(p);
+        let decode_progress = format_ident!("decode_{}_progress", names::snake(&p.name.name));
+        quote! {
+            /// Asks for progressive results: a stream of [`Progressive::Progress`](#rt::typed::Progressive)
+            /// items, then the final result. Dropping the stream early cancels the call.
+            pub fn progressive(self) -> #rt::typed::ProgressiveCall<#progress, #result_ty, #error_ty> {
+                #rt::typed::ProgressiveCall::new(
+                    self.into_request().progressive(),
+                    wire::#decode_progress,
+                    wire::#decode_result,
+                    #map_error,
+                )
+            }
+        }
+    });
+
+    let name = &p.name.name;
+    let builder_doc = doc_attrs(Some(&format!(
+        "A call of `{name}` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call{}.",
+        match p.cancel {
+            Some(Cancel::Skip) => " (mode `skip`)",
+            Some(Cancel::Kill) => " (mode `kill`)",
+            _ => "",
+        }
+    )));
+    let error_enum = error_enum(cx, p);
+    let items = quote! {
+        #builder_doc
+        #[must_use = "a call does nothing until it is awaited"]
+        pub struct #builder {
+            request: #rt::client::CallRequest,
+            #kw_field
+        }
+
+        impl #builder {
+            #(#setters)*
+
+            /// A deadline for the whole call: sent to the router and enforced locally.
+            pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
+                self.request = self.request.timeout(timeout);
+                self
+            }
+
+            /// Asks the router to disclose this caller's identity to the callee.
+            pub fn disclose_me(mut self, disclose: bool) -> Self {
+                self.request = self.request.disclose_me(disclose);
+                self
+            }
+
+            /// How the call is canceled when the future is dropped or times out.
+            pub fn cancel_mode(mut self, mode: #rt::protocol::CancelMode) -> Self {
+                self.request = self.request.cancel_mode(mode);
+                self
+            }
+
+            /// The untyped request, with every argument set (for options the typed
+            /// builder does not have).
+            pub fn into_request(self) -> #rt::client::CallRequest {
+                #kw_apply
+            }
+
+            #progressive
+        }
+
+        impl ::core::future::IntoFuture for #builder {
+            type Output = ::core::result::Result<#result_ty, #error_ty>;
+            type IntoFuture = #rt::typed::Call<#result_ty, #error_ty>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                #rt::typed::Call::new(
+                    ::core::future::IntoFuture::into_future(self.into_request()),
+                    wire::#decode_result,
+                    #map_error,
+                )
+            }
+        }
+
+        #error_enum
+    };
+    (method_tokens, items)
+}
+
+fn error_enum(cx: &Cx<'_>, p: &Procedure) -> TokenStream {
+    if p.errors.is_empty() {
+        return TokenStream::new();
+    }
+    let rt = &cx.rt;
+    let ident = format_ident!("{}Error", names::type_name(&p.name.name));
+    let mut variants = Vec::new();
+    let mut froms = Vec::new();
+    let mut reads = Vec::new();
+    let mut sends = Vec::new();
+    let mut displays = Vec::new();
+    let mut sources = Vec::new();
+    for e in &p.errors {
+        let (_, def) = cx
+            .resolver
+            .error(cx.contract, e)
+            .expect("validated: every declared error exists");
+        let variant = format_ident!("{}", names::type_name(&e.name));
+        let ty = cx.named(e.module.as_deref(), &e.name);
+        let doc = doc_attrs(Some(
+            def.meta
+                .doc
+                .as_deref()
+                .unwrap_or(&format!("`{}`", def.uri.name)),
+        ));
+        variants.push(quote!(#doc #variant(#ty),));
+        froms.push(quote! {
+            impl ::core::convert::From<#ty> for #ident {
+                fn from(error: #ty) -> Self {
+                    #ident::#variant(error)
+                }
+            }
+        });
+        reads.push(quote! {
+            if error.uri.as_str() == <#ty as #rt::typed::ApplicationError>::URI {
+                if let ::core::result::Result::Ok(e) = <#ty as #rt::typed::ApplicationError>::from_payload(&error.payload) {
+                    return #ident::#variant(e);
+                }
+            }
+        });
+        sends.push(quote!(#ident::#variant(e) => #rt::typed::ApplicationError::to_wamp_error(&e, serializer),));
+        displays.push(quote!(#ident::#variant(e) => ::core::fmt::Display::fmt(e, f),));
+        sources.push(quote!(#ident::#variant(e) => ::core::option::Option::Some(e),));
+    }
+    let doc = doc_attrs(Some(&format!(
+        "Why a call of `{}` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).",
+        p.name.name
+    )));
+    quote! {
+        #doc
+        #[derive(Debug)]
+        pub enum #ident {
+            #(#variants)*
+            /// Any other failure.
+            Other(#rt::client::Error),
+        }
+
+        impl #ident {
+            /// Reads a declared error out of a call's failure (an ERROR with a declared
+            /// URI whose payload matches); anything else stays `Other`.
+            pub fn from_call_error(failure: #rt::client::Error) -> Self {
+                if let #rt::client::Error::Wamp(error) = &failure {
+                    #(#reads)*
+                }
+                #ident::Other(failure)
+            }
+
+            /// The ERROR a callee answers with.
+            pub fn into_wamp_error(self, serializer: #rt::Serializer) -> #rt::client::WampError {
+                match self {
+                    #(#sends)*
+                    #ident::Other(e) => #rt::__private::error_to_wamp(e),
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for #ident {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                match self {
+                    #(#displays)*
+                    #ident::Other(e) => ::core::fmt::Display::fmt(e, f),
+                }
+            }
+        }
+
+        impl ::std::error::Error for #ident {
+            fn source(&self) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
+                match self {
+                    #(#sources)*
+                    #ident::Other(e) => ::core::option::Option::Some(e),
+                }
+            }
+        }
+
+        #(#froms)*
+
+        impl ::core::convert::From<#rt::client::Error> for #ident {
+            fn from(error: #rt::client::Error) -> Self {
+                #ident::Other(error)
+            }
+        }
+
+        impl ::core::convert::From<#rt::client::WampError> for #ident {
+            fn from(error: #rt::client::WampError) -> Self {
+                #ident::Other(#rt::client::Error::Wamp(error))
+            }
+        }
+
+        impl ::core::convert::From<#rt::protocol::PayloadError> for #ident {
+            fn from(error: #rt::protocol::PayloadError) -> Self {
+                #ident::Other(#rt::client::Error::Payload(error))
+            }
+        }
+    }
+}
+
+fn topic(cx: &Cx<'_>, t: &Topic) -> (TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let event = payload::event_ident(t);
+    let site = payload::event_site(t);
+    let encode = site.encode_fn();
+    let decode = site.decode_fn();
+    let snake = names::snake(&t.name.name);
+    let publish = format_ident!("publish_{}", snake);
+    let subscribe = format_ident!("subscribe_{}", snake);
+    let topic_fn = format_ident!("{}_topic", site.key);
+
+    // The concrete topic of an event: literal components and formatted captures.
+    let parts = t.parts();
+    let mut format = Vec::new();
+    let mut values = Vec::new();
+    let mut pattern = Vec::new();
+    for part in &parts {
+        match part {
+            UriPart::Literal(l) => {
+                format.push(l.clone());
+                pattern.push(l.clone());
+            }
+            UriPart::Capture(name) => {
+                format.push("{}".into());
+                pattern.push(String::new());
+                let ident = names::ident(&names::snake(name));
+                values.push(quote!(#rt::__private::capture(&event.#ident, #name)?));
+            }
+        }
+    }
+    let format = format.join(".");
+    let pattern = pattern.join(".");
+    let is_pattern = parts.iter().any(|p| matches!(p, UriPart::Capture(_)));
+    let topic_body = if is_pattern {
+        quote!(::core::result::Result::Ok(
+            ::std::format!(#format, #(#values),*)
+        ))
+    } else {
+        quote!({ let _ = event; ::core::result::Result::Ok(::std::string::String::from(#format)) })
+    };
+    let policy = if is_pattern {
+        quote!(#rt::protocol::MatchPolicy::Wildcard)
+    } else {
+        quote!(#rt::protocol::MatchPolicy::Exact)
+    };
+    let retain = t.retain.then(|| quote!(.retain(true)));
+    let get_retained = t.retain.then(|| quote!(.get_retained(true)));
+    let mut docs = meta_docs(&t.meta);
+    docs.extend(doc_attrs(Some(&format!(
+        "\nPublishes an event to `{}`{}; set options on the returned request, then `.await` it.",
+        t.uri.name,
+        if t.retain { " (retained)" } else { "" }
+    ))));
+    let sub_docs = doc_attrs(Some(&format!(
+        "Subscribes to `{}`{}: `.await` it for a stream of [`{event}`]s{}.",
+        t.uri.name,
+        if is_pattern {
+            " (a wildcard subscription)"
+        } else {
+            ""
+        },
+        if t.retain {
+            ", the retained one first"
+        } else {
+            ""
+        }
+    )));
+    let methods = quote! {
+        #docs
+        pub fn #publish(&self, event: &#event) -> #rt::typed::Publish {
+            #rt::typed::Publish::new(
+                &self.session,
+                #topic_fn(event),
+                wire::#encode(event, self.session.serializer()),
+            ) #retain
+        }
+
+        #sub_docs
+        pub fn #subscribe(&self) -> #rt::typed::Subscribe<#event> {
+            #rt::typed::Subscribe::new(&self.session, #pattern, #policy, wire::#decode) #get_retained
+        }
+    };
+    (methods, topic_uri_fn(cx, &topic_fn, &event, topic_body))
+}
+
+/// The concrete-topic function lives in the contract module (next to the client).
+fn topic_uri_fn(cx: &Cx<'_>, name: &Ident, event: &Ident, body: TokenStream) -> TokenStream {
+    let rt = &cx.rt;
+    quote! {
+        /// The concrete topic of an event: its captures in their URI components.
+        fn #name(event: &#event) -> ::core::result::Result<::std::string::String, #rt::client::Error> {
+            #body
+        }
+    }
+}
