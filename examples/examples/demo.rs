@@ -1,70 +1,110 @@
-//! The main demo: an embedded router, a callee and a caller in-process, plus a session
-//! over a real WebSocket; RPC with arguments, an application error, progressive results,
-//! a canceled call, and pub/sub with a pattern subscription.
+//! The main demo, typed: code generated from `schemas/calculator.wamp.toml` and
+//! `schemas/telemetry.wamp.toml` (by this crate's `build.rs`) serves and calls a
+//! calculator through the embedded router, and streams typed telemetry events.
+//!
+//! It shows a typed call, a typed application error, progressive results (one call
+//! canceled by dropping its stream, one run to the end), and typed events from a pattern
+//! subscription whose captures come back as typed fields.
 //!
 //! `cargo run -p wamp-examples --example demo`
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use wamp::client::{Invocation, WampError};
-use wamp::protocol::{MatchPolicy, Payload, Uri};
 use wamp::router::{RealmConfig, Router};
-use wamp::{Dict, Serializer, Session};
+use wamp::typed::{Context, Progressive};
+use wamp::{Serializer, Session};
+use wamp_examples::calculator::{self, DivideByZero, DivideError, DivideProgress, NegativeInput};
+use wamp_examples::geo;
+use wamp_examples::telemetry::{Metric, TelemetryClient, TelemetryEvent};
 
-#[derive(Serialize, Deserialize, Debug)]
-struct Order {
-    item: String,
-    quantity: u32,
-}
+/// The callee: implements the trait generated from the contract.
+struct Calculator;
 
-async fn place_order(inv: Invocation) -> Result<Payload, WampError> {
-    let order: Order = inv.kwargs().map_err(|e| {
-        WampError::with_payload(
-            Uri::from_static("wamp.error.invalid_argument"),
-            Payload::from_values(vec![e.to_string().into()], Dict::new()),
-        )
-    })?;
-    if order.quantity == 0 {
-        let mut kw = Dict::new();
-        kw.insert("item".into(), order.item.clone().into());
-        return Err(WampError::with_payload(
-            Uri::from_static("com.shop.error.empty_order"),
-            Payload::from_values(vec!["nothing to order".into()], kw),
-        ));
-    }
-    inv.result(&(format!("{} x {} confirmed", order.quantity, order.item),))
-}
-
-async fn count_down(inv: Invocation) -> Result<Payload, WampError> {
-    let (from,): (u32,) = inv
-        .args()
-        .map_err(|_| WampError::new(Uri::from_static("wamp.error.invalid_argument")))?;
-    for n in (1..=from).rev() {
-        inv.progress(inv.result(&(n,))?);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    inv.result(&("liftoff",))
-}
-
-/// Prints when the handler's future is dropped before it finished: that is what an
-/// INTERRUPT does to a running invocation.
-struct ReportInterrupt(bool);
+/// Prints when a handler's future is dropped before it finished: what the caller's
+/// cancellation (INTERRUPT) does to a running invocation.
+struct ReportInterrupt(&'static str, bool);
 
 impl Drop for ReportInterrupt {
     fn drop(&mut self) {
-        if !self.0 {
-            println!("   (callee: very_slow was interrupted)");
+        if !self.1 {
+            println!("   (callee: {} was interrupted)", self.0);
         }
     }
 }
 
-async fn very_slow(inv: Invocation) -> Result<Payload, WampError> {
-    let mut guard = ReportInterrupt(false);
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    guard.0 = true;
-    inv.result(&("too late",))
+impl calculator::Calculator for Calculator {
+    async fn add(&self, _: Context, a: f64, b: f64) -> Result<f64, wamp::client::Error> {
+        Ok(a + b)
+    }
+
+    async fn divide(
+        &self,
+        ctx: Context<DivideProgress>,
+        a: f64,
+        b: f64,
+        precision: u32,
+    ) -> Result<f64, DivideError> {
+        if b == 0.0 {
+            return Err(DivideByZero { dividend: a }.into());
+        }
+        if ctx.wants_progress() {
+            // Pretend the division is long, and say how far it got.
+            let mut guard = ReportInterrupt("divide", false);
+            let total = 4;
+            for done in 1..=total {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                ctx.progress(&DivideProgress { done, total })?;
+            }
+            guard.1 = true;
+        }
+        let scale = 10f64.powi(i32::try_from(precision).unwrap_or(6));
+        Ok((a / b * scale).round() / scale)
+    }
+
+    async fn sqrt(&self, _: Context, x: f64) -> Result<f64, calculator::SqrtError> {
+        if x < 0.0 {
+            return Err(NegativeInput { value: x }.into());
+        }
+        Ok(x.sqrt())
+    }
+
+    async fn distance(
+        &self,
+        _: Context,
+        a: geo::Point,
+        b: geo::Point,
+        unit: geo::Unit,
+    ) -> Result<f64, wamp::client::Error> {
+        let meters = (a.x - b.x).hypot(a.y - b.y);
+        Ok(match unit {
+            geo::Unit::M => meters,
+            geo::Unit::Km => meters / 1000.0,
+            geo::Unit::Mi => meters / 1609.344,
+        })
+    }
+
+    async fn round(
+        &self,
+        _: Context,
+        value: f64,
+        digits: u8,
+        mode: calculator::Rounding,
+    ) -> Result<calculator::RoundResult, wamp::client::Error> {
+        let scale = 10f64.powi(i32::from(digits));
+        let scaled = value * scale;
+        let rounded = match mode {
+            calculator::Rounding::HalfEven => scaled.round_ties_even(),
+            calculator::Rounding::HalfUp => scaled.round(),
+            calculator::Rounding::Down => scaled.trunc(),
+            calculator::Rounding::Floor => scaled.floor(),
+            calculator::Rounding::Ceil => scaled.ceil(),
+        };
+        Ok(calculator::RoundResult {
+            value: rounded / scale,
+            mode,
+        })
+    }
 }
 
 #[tokio::main]
@@ -77,121 +117,120 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ws_url = router.listeners()[0].url();
     println!("router: realm1, WebSocket listening at {ws_url}");
 
+    // The callee joins in-process and serves the generated trait.
     let callee = Session::builder("memory")
         .connect_with(router.local_transport())
         .await?;
-    println!("callee joined in-process (session {})", callee.id());
-    let _orders = callee.register("com.shop.place_order", place_order).await?;
-    let _countdown = callee.register("com.shop.count_down", count_down).await?;
-    let _slow = callee.register("com.shop.very_slow", very_slow).await?;
+    let _service = calculator::serve(&callee, Calculator).await?;
+    println!(
+        "callee joined in-process (session {}) and serves contract {} {}",
+        callee.id(),
+        calculator::CONTRACT,
+        calculator::VERSION
+    );
 
-    let caller = Session::builder(&ws_url)
+    // The caller talks over a real WebSocket through the generated client.
+    let session = Session::builder(&ws_url)
         .serializer(Serializer::MsgPack)
         .connect()
         .await?;
+    let calc = calculator::CalculatorClient::new(session.clone());
     println!(
         "caller joined over WebSocket with MessagePack (session {})\n",
-        caller.id()
+        session.id()
     );
 
-    println!("-- RPC with arguments");
-    let order = Order {
-        item: "teapot".into(),
-        quantity: 2,
-    };
-    let reply = caller.call("com.shop.place_order").kwargs(&order).await?;
-    println!(
-        "   place_order({order:?}) -> {:?}",
-        reply.args::<(String,)>()?.0
-    );
-
-    println!("-- an application error");
-    let empty = Order {
-        item: "teapot".into(),
-        quantity: 0,
-    };
-    match caller.call("com.shop.place_order").kwargs(&empty).await {
-        Err(e) => println!("   place_order(quantity 0) failed: {e}"),
-        Ok(r) => println!("   unexpected success: {r:?}"),
-    }
-
-    println!("-- progressive results");
-    let mut results = caller.call("com.shop.count_down").args(&(3,)).progressive();
-    while let Some(r) = results.next().await {
-        let r = r?;
-        let value = r
-            .payload
-            .args_values()?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        println!(
-            "   {} {}",
-            if r.is_progress() {
-                "progress:"
-            } else {
-                "final:   "
+    println!("-- a typed call");
+    let sum: f64 = calc.add(2.0, 3.5).await?;
+    println!("   add(2, 3.5) -> {sum}");
+    let q = calc.divide(10.0, 3.0).precision(2).await?;
+    println!("   divide(10, 3).precision(2) -> {q}");
+    let d = calc
+        .distance(
+            geo::Point {
+                x: 0.0,
+                y: 0.0,
+                label: None,
             },
-            serde_json_compact(&value)
-        );
-    }
-
-    println!("-- a canceled call");
-    let call = tokio::spawn({
-        let caller = caller.clone();
-        async move { caller.call("com.shop.very_slow").await }
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    println!("   very_slow() dropped by the caller after 200 ms");
-    call.abort(); // dropping the call future sends CANCEL
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    match caller
-        .call("com.shop.very_slow")
-        .timeout(Duration::from_millis(300))
-        .await
-    {
-        Err(e) => println!("   very_slow() with a 300 ms deadline: {e}"),
-        Ok(r) => println!("   unexpected success: {r:?}"),
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-
-    println!("-- pub/sub with a pattern subscription");
-    let mut events = callee
-        .subscribe("com.shop.")
-        .match_policy(MatchPolicy::Prefix)
+            geo::Point {
+                x: 3000.0,
+                y: 4000.0,
+                label: Some("b".into()),
+            },
+        )
+        .unit(geo::Unit::Km)
         .await?;
-    for (topic, what) in [
-        ("com.shop.order.created", "teapot"),
-        ("com.shop.stock.low", "cups"),
+    println!("   distance((0,0), (3000,4000)).unit(km) -> {d}");
+
+    println!("-- a typed error");
+    match calc.divide(1.0, 0.0).await {
+        Err(DivideError::DivideByZero(e)) => {
+            println!(
+                "   divide(1, 0) -> DivideByZero {{ dividend: {} }}",
+                e.dividend
+            )
+        }
+        other => println!("   unexpected: {other:?}"),
+    }
+    match calc.sqrt(-4.0).await {
+        Err(calculator::SqrtError::NegativeInput(e)) => {
+            println!("   sqrt(-4) -> NegativeInput {{ value: {} }}", e.value)
+        }
+        other => println!("   unexpected: {other:?}"),
+    }
+
+    println!("-- progressive results, canceled after two");
+    let mut stream = calc.divide(1.0, 4.0).progressive();
+    for _ in 0..2 {
+        if let Some(Ok(Progressive::Progress(p))) = stream.next().await {
+            println!("   progress {}/{}", p.done, p.total);
+        }
+    }
+    drop(stream); // dropping the stream cancels the call (mode `kill`)
+    println!("   stream dropped by the caller");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    println!("-- progressive results to the end");
+    let mut stream = calc.divide(1.0, 4.0).progressive();
+    while let Some(item) = stream.next().await {
+        match item? {
+            Progressive::Progress(p) => println!("   progress {}/{}", p.done, p.total),
+            Progressive::Final(q) => println!("   final    {q}"),
+        }
+    }
+
+    println!("-- typed events from a pattern subscription");
+    let telemetry = TelemetryClient::new(session.clone());
+    let listener = TelemetryClient::new(callee.clone());
+    let mut events = listener.subscribe_telemetry().await?;
+    for (device, metric, value) in [
+        ("pump-1", Metric::Temperature, 71.5),
+        ("pump-2", Metric::Other("vibration".into()), 0.02),
     ] {
-        caller
-            .publish(topic)
-            .args(&(what,))
+        telemetry
+            .publish_telemetry(&TelemetryEvent {
+                device: device.into(),
+                metric,
+                value,
+                ts_ms: 1_700_000_000_000,
+                unit: None,
+            })
             .acknowledge(true)
             .await?;
     }
     for _ in 0..2 {
         if let Some(event) = events.next().await {
-            let event = event?;
+            let e = event?;
             println!(
-                "   event on {} (via prefix com.shop.): {:?}",
-                event.topic,
-                event.args::<(String,)>()?.0
+                "   {} {} = {} (metric {:?})",
+                e.device, e.metric, e.value, e.metric
             );
         }
     }
 
-    caller.leave().await?;
+    session.leave().await?;
     callee.leave().await?;
     router.shutdown(Duration::from_secs(2)).await;
     println!("\ndone: both sessions left, router shut down");
     Ok(())
-}
-
-fn serde_json_compact(v: &wamp::Value) -> String {
-    match v {
-        wamp::Value::String(s) => format!("{s:?}"),
-        wamp::Value::Integer(i) => i.to_string(),
-        other => format!("{other:?}"),
-    }
 }

@@ -108,8 +108,9 @@ impl<P> Context<P> {
     }
 
     /// Sends a progressive result. Returns whether it was sent: not when the caller did
-    /// not ask for progress, or the call is over.
-    pub fn progress(&self, item: &P) -> Result<bool, EncodeError> {
+    /// not ask for progress, or the call is over. Fails only if the item cannot be
+    /// encoded ([`Error::Encode`]), so that `?` works in any generated error type.
+    pub fn progress(&self, item: &P) -> Result<bool, Error> {
         if !self.wants_progress() {
             return Ok(false);
         }
