@@ -35,19 +35,23 @@ pub fn decode_kwargs<T: DeserializeOwned>(payload: &Payload) -> Result<T, Payloa
     payload.kwargs::<Tracked<T>>().map(|t| t.0)
 }
 
-/// `[1]: ...` → `argument 2 (b): ...`.
+/// `...[1]: ...` → `...argument 2 (b): ...` (the first position in the reason).
 fn name_positions(reason: &str, names: &[&str]) -> String {
-    if let Some(rest) = reason.strip_prefix('[') {
-        if let Some((index, tail)) = rest.split_once(']') {
-            if let Ok(i) = index.parse::<usize>() {
-                let tail = tail.strip_prefix(':').unwrap_or(tail).trim_start();
+    let mut from = 0;
+    while let Some(open) = reason[from..].find('[').map(|i| i + from) {
+        let rest = &reason[open + 1..];
+        if let Some(close) = rest.find(']') {
+            if let Ok(i) = rest[..close].parse::<usize>() {
+                let tail = &rest[close + 1..];
                 let tail = tail.strip_prefix('.').unwrap_or(tail);
-                return match names.get(i) {
-                    Some(name) => format!("argument {} ({name}): {tail}", i + 1),
-                    None => format!("argument {}: {tail}", i + 1),
+                let what = match names.get(i) {
+                    Some(name) => format!("argument {} ({name})", i + 1),
+                    None => format!("argument {}", i + 1),
                 };
+                return format!("{}{what}{tail}", &reason[..open]);
             }
         }
+        from = open + 1;
     }
     reason.to_string()
 }
@@ -214,7 +218,7 @@ mod tests {
 
             let p = Payload::encode_args(ser, &(1.5, 7)).expect("encode");
             let e = decode_args::<Two>(&p, &["a", "b"]).expect_err("b is not a string");
-            assert!(e.reason.starts_with("argument 2 (b): "), "{ser:?}: {e}");
+            assert!(e.reason.contains("argument 2 (b): "), "{ser:?}: {e}");
 
             let p = Payload::encode_args(ser, &Vec::<u8>::new()).expect("encode");
             assert!(
@@ -243,7 +247,7 @@ mod tests {
         kw.insert("inner".into(), crate::Value::Dict(inner));
         let p = Payload::from_values(vec![], kw);
         let e = decode_kwargs::<Kw>(&p).expect_err("x is not a number");
-        assert!(e.reason.starts_with("inner.x: "), "{e}");
+        assert!(e.reason.contains("inner.x: "), "{e}");
     }
 
     #[test]
