@@ -1,0 +1,122 @@
+//! The API generated code sits on: errors, URIs, progressive results, callee results,
+//! lifecycle of registrations and subscriptions. Through the embedded router, in-process
+//! and over sockets.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use wamp::client::{Error, StandardError, WampError};
+use wamp::router::{RealmConfig, Router};
+use wamp::{Serializer, Session};
+
+async fn router() -> Router {
+    Router::builder()
+        .realm(RealmConfig::new("realm1"))
+        .websocket("127.0.0.1:0".parse().expect("addr"))
+        .start()
+        .await
+        .expect("router")
+}
+
+async fn local(router: &Router) -> Session {
+    Session::builder("memory")
+        .connect_with(router.local_transport())
+        .await
+        .expect("in-process session")
+}
+
+async fn remote(router: &Router, serializer: Serializer) -> Session {
+    Session::builder(router.listeners()[0].url())
+        .serializer(serializer)
+        .connect()
+        .await
+        .expect("session over WebSocket")
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Problem {
+    field: String,
+    limit: u32,
+}
+
+/// A callee's typed error arguments reach callers on every serializer; a callee that
+/// reads its arguments with `?` answers `wamp.error.invalid_argument` with the reason.
+#[tokio::test]
+async fn callee_errors_with_typed_arguments_and_question_mark() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("com.seam.checked", |inv| async move {
+            let (n,): (u32,) = inv.args()?;
+            if n > 10 {
+                return Err(WampError::new(wamp::Uri::from_static("com.seam.too_big"))
+                    .with_args(&("too big", n))
+                    .and_then(|e| {
+                        e.with_kwargs(&Problem {
+                            field: "n".into(),
+                            limit: 10,
+                        })
+                    })
+                    .map_err(|_| WampError::from(StandardError::RuntimeError))?);
+            }
+            inv.result(&(n,))
+        })
+        .await
+        .expect("register");
+    for ser in Serializer::ALL {
+        let caller = remote(&router, ser).await;
+        let err = caller
+            .call("com.seam.checked")
+            .args(&(11,))
+            .await
+            .expect_err("too big");
+        let wamp = err.wamp().expect("an ERROR");
+        assert!(wamp.is("com.seam.too_big"), "{ser}: {wamp}");
+        assert_eq!(wamp.message().as_deref(), Some("too big"), "{ser}");
+        assert_eq!(
+            wamp.payload.args::<(String, u32)>().expect("args"),
+            ("too big".to_owned(), 11)
+        );
+        assert_eq!(
+            wamp.payload.kwargs::<Problem>().expect("kwargs"),
+            Problem {
+                field: "n".into(),
+                limit: 10
+            },
+            "{ser}"
+        );
+        let err = caller
+            .call("com.seam.checked")
+            .args(&("eleven",))
+            .await
+            .expect_err("not a number");
+        assert!(err.is(StandardError::InvalidArgument), "{ser}: {err}");
+        let reason = err.wamp().and_then(WampError::message).expect("a reason");
+        assert!(reason.contains("arguments"), "{reason}");
+        caller.leave().await.expect("leave");
+    }
+}
+
+/// The client's own deadline reads as `wamp.error.timeout`, like the router's.
+#[tokio::test]
+async fn a_client_side_timeout_is_the_standard_timeout() {
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("com.seam.slow", |inv| async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(inv.payload)
+        })
+        .await
+        .expect("register");
+    let caller = local(&router).await;
+    let err = caller
+        .call("com.seam.slow")
+        .timeout(Duration::from_millis(50))
+        .cancel_mode(wamp::protocol::CancelMode::Kill)
+        .await
+        .expect_err("times out");
+    assert!(matches!(err, Error::Timeout(_)), "{err}");
+    assert!(err.is(StandardError::Timeout), "{err}");
+    assert_eq!(err.kind(), Some(StandardError::Timeout));
+}
