@@ -14,6 +14,6 @@ pub mod router;
 pub mod serializer;
 pub mod transport;
 
-pub use client::{Session, SessionBuilder};
+pub use client::{IntoUri, Session, SessionBuilder};
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};
 pub use serializer::Serializer;

@@ -120,3 +120,51 @@ async fn a_client_side_timeout_is_the_standard_timeout() {
     assert!(err.is(StandardError::Timeout), "{err}");
     assert_eq!(err.kind(), Some(StandardError::Timeout));
 }
+
+/// `const` URIs go to every session method, patterns included; text is still checked.
+#[tokio::test]
+async fn const_uris_everywhere_a_uri_is_taken() {
+    use futures_util::StreamExt;
+    use wamp::protocol::MatchPolicy;
+    use wamp::Uri;
+    const ECHO: Uri = Uri::from_static("com.seam.echo");
+    const TOPIC: Uri = Uri::from_static("com.seam.topic");
+    const PREFIX: Uri = Uri::from_static("com.seam.");
+    let router = router().await;
+    let session = local(&router).await;
+    let _reg = session
+        .register(ECHO, |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    let mut exact = session.subscribe(&TOPIC).await.expect("subscribe");
+    let mut prefix = session
+        .subscribe(PREFIX)
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .expect("subscribe prefix");
+    let other = local(&router).await;
+    let r = other.call(&ECHO).args(&(1,)).await.expect("call");
+    assert_eq!(r.args::<(i32,)>().expect("args"), (1,));
+    other
+        .publish(TOPIC)
+        .args(&(2,))
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    for sub in [&mut exact, &mut prefix] {
+        let ev = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("event");
+        assert_eq!(ev.topic, TOPIC);
+    }
+    // Text keeps being checked, for the kind the match policy asks for.
+    let err = other.call("com..echo").await.expect_err("invalid");
+    assert!(matches!(err, Error::InvalidUri(_)), "{err}");
+    let err = session
+        .subscribe(String::from("com.seam."))
+        .await
+        .expect_err("a prefix is not a topic");
+    assert!(matches!(err, Error::InvalidUri(_)), "{err}");
+}

@@ -17,6 +17,7 @@ mod join;
 mod outbound;
 mod requests;
 mod types;
+mod uri;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,7 @@ pub use requests::{
     StreamingCall, SubscribeRequest, Subscription,
 };
 pub use types::{CallResult, Event, Invocation, SessionState};
+pub use uri::{IntoUri, PendingUri};
 
 use crate::protocol::{options::role_has_feature, Id, Payload, Role, Uri, WelcomeDetails};
 use crate::serializer::Serializer;
@@ -129,31 +131,35 @@ impl Session {
     }
 
     /// Calls a procedure. Set arguments and options on the returned request, then
-    /// `.await` it (or turn it into a stream of progressive results).
-    pub fn call(&self, procedure: impl AsRef<str>) -> CallRequest {
-        CallRequest::new(self.clone(), procedure.as_ref())
+    /// `.await` it (or turn it into a stream of progressive results). The URI is text
+    /// (checked; an invalid one fails the call) or a [`Uri`] (see [`IntoUri`]).
+    pub fn call(&self, procedure: impl IntoUri) -> CallRequest {
+        CallRequest::new(self.clone(), procedure)
     }
 
-    /// Publishes an event. Set arguments and options, then `.await` it.
-    pub fn publish(&self, topic: impl AsRef<str>) -> PublishRequest {
-        PublishRequest::new(self.clone(), topic.as_ref())
+    /// Publishes an event. Set arguments and options, then `.await` it. The topic is text
+    /// or a [`Uri`] (see [`IntoUri`]).
+    pub fn publish(&self, topic: impl IntoUri) -> PublishRequest {
+        PublishRequest::new(self.clone(), topic)
     }
 
     /// Subscribes to a topic (or pattern). `.await` gives a [`Subscription`], a stream of
-    /// events.
-    pub fn subscribe(&self, topic: impl AsRef<str>) -> SubscribeRequest {
-        SubscribeRequest::new(self.clone(), topic.as_ref())
+    /// events. Text is checked against the rules of the match policy when awaited; a
+    /// [`Uri`] is taken as it is (see [`IntoUri`]).
+    pub fn subscribe(&self, topic: impl IntoUri) -> SubscribeRequest {
+        SubscribeRequest::new(self.clone(), topic)
     }
 
     /// Registers a procedure (or pattern) with an async handler. `.await` gives a
-    /// [`Registration`]; dropping it unregisters.
-    pub fn register<F, Fut>(&self, procedure: impl AsRef<str>, handler: F) -> RegisterRequest
+    /// [`Registration`]; dropping it unregisters. The URI is given as for
+    /// [`Session::subscribe`].
+    pub fn register<F, Fut>(&self, procedure: impl IntoUri, handler: F) -> RegisterRequest
     where
         F: Fn(Invocation) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         let handler: Handler = Arc::new(move |inv| Box::pin(handler(inv)));
-        RegisterRequest::new(self.clone(), procedure.as_ref(), handler)
+        RegisterRequest::new(self.clone(), procedure, handler)
     }
 
     /// Leaves the realm: GOODBYE, wait for the router's GOODBYE, close the connection.

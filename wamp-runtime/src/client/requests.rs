@@ -15,43 +15,11 @@ use tokio::time::Sleep;
 use super::driver::{CallSink, Command, SubKey};
 use super::error::Error;
 use super::types::{CallResult, Event};
-use super::{Handler, Session};
+use super::uri::PendingUri;
+use super::{Handler, IntoUri, Session};
 use crate::protocol::*;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// URIs this thread validated last, most recent first.
-const RECENT_URIS: usize = 4;
-
-thread_local! {
-    static RECENT: std::cell::RefCell<[Option<Uri>; RECENT_URIS]> = const {
-        std::cell::RefCell::new([None, None, None, None])
-    };
-}
-
-/// A concrete URI for a call or publication. Programs call and publish the same few URIs
-/// over and over: the last few validated on this thread are reused (a string comparison
-/// and a reference count instead of validating and allocating every time).
-fn recent_uri(uri: &str) -> Result<Uri, crate::protocol::UriError> {
-    RECENT.with(|recent| {
-        let Ok(mut recent) = recent.try_borrow_mut() else {
-            return Uri::new(uri);
-        };
-        if let Some(i) = recent
-            .iter()
-            .position(|u| u.as_ref().is_some_and(|u| u.as_str() == uri))
-        {
-            recent[..=i].rotate_right(1);
-            if let Some(hit) = &recent[0] {
-                return Ok(hit.clone());
-            }
-        }
-        let fresh = Uri::new(uri)?;
-        recent.rotate_right(1);
-        recent[0] = Some(fresh.clone());
-        Ok(fresh)
-    })
-}
 
 fn add_args<A: Serialize + ?Sized>(
     session: &Session,
@@ -86,10 +54,10 @@ pub struct CallRequest {
 }
 
 impl CallRequest {
-    pub(crate) fn new(session: Session, procedure: &str) -> Self {
+    pub(crate) fn new(session: Session, procedure: impl IntoUri) -> Self {
         CallRequest {
             session,
-            procedure: recent_uri(procedure),
+            procedure: procedure.into_uri(UriKind::Concrete),
             payload: Ok(Payload::empty()),
             options: CallOptions::new(),
             timeout: None,
@@ -501,10 +469,10 @@ pub struct PublishRequest {
 }
 
 impl PublishRequest {
-    pub(crate) fn new(session: Session, topic: &str) -> Self {
+    pub(crate) fn new(session: Session, topic: impl IntoUri) -> Self {
         PublishRequest {
             session,
-            topic: recent_uri(topic),
+            topic: topic.into_uri(UriKind::Concrete),
             payload: Ok(Payload::empty()),
             options: PublishOptions::new(),
         }
@@ -640,15 +608,16 @@ impl IntoFuture for PublishRequest {
 #[must_use = "a subscription does nothing until it is awaited"]
 pub struct SubscribeRequest {
     session: Session,
-    topic: String,
+    /// Checked when awaited, once the match policy is known.
+    topic: PendingUri,
     options: SubscribeOptions,
 }
 
 impl SubscribeRequest {
-    pub(crate) fn new(session: Session, topic: &str) -> Self {
+    pub(crate) fn new(session: Session, topic: impl IntoUri) -> Self {
         SubscribeRequest {
             session,
-            topic: topic.to_owned(),
+            topic: topic.into_pending(),
             options: SubscribeOptions::new(),
         }
     }
@@ -681,7 +650,7 @@ impl IntoFuture for SubscribeRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
-            let topic = Uri::with_kind(&self.topic, policy.uri_kind())?;
+            let topic = self.topic.into_uri(policy.uri_kind())?;
             let local = self.session.next_local();
             let (events_tx, events_rx) = mpsc::unbounded_channel();
             let (tx, rx) = oneshot::channel();
@@ -772,16 +741,17 @@ impl Drop for Subscription {
 #[must_use = "a registration does nothing until it is awaited"]
 pub struct RegisterRequest {
     session: Session,
-    procedure: String,
+    /// Checked when awaited, once the match policy is known.
+    procedure: PendingUri,
     options: RegisterOptions,
     handler: Handler,
 }
 
 impl RegisterRequest {
-    pub(crate) fn new(session: Session, procedure: &str, handler: Handler) -> Self {
+    pub(crate) fn new(session: Session, procedure: impl IntoUri, handler: Handler) -> Self {
         RegisterRequest {
             session,
-            procedure: procedure.to_owned(),
+            procedure: procedure.into_pending(),
             options: RegisterOptions::new(),
             handler,
         }
@@ -829,7 +799,7 @@ impl IntoFuture for RegisterRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
-            let procedure = Uri::with_kind(&self.procedure, policy.uri_kind())?;
+            let procedure = self.procedure.into_uri(policy.uri_kind())?;
             let local = self.session.next_local();
             let (tx, rx) = oneshot::channel();
             self.session.send(Command::Register {
@@ -902,29 +872,5 @@ impl Drop for Registration {
                 reply: None,
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::recent_uri;
-
-    #[test]
-    fn recent_uris_are_reused_and_still_validated() {
-        let names = [
-            "a.one", "a.two", "a.three", "a.four", "a.five", "a.one", "a.five",
-        ];
-        for _ in 0..3 {
-            for name in names {
-                assert_eq!(recent_uri(name).expect("valid").as_str(), name);
-            }
-        }
-        // Invalid ones are refused every time, never remembered.
-        for _ in 0..2 {
-            assert!(recent_uri("a..b").is_err());
-            assert!(recent_uri("").is_err());
-            assert!(recent_uri("a b").is_err());
-        }
-        assert_eq!(recent_uri("a.one").expect("valid").as_str(), "a.one");
     }
 }
