@@ -168,3 +168,158 @@ async fn const_uris_everywhere_a_uri_is_taken() {
         .expect_err("a prefix is not a topic");
     assert!(matches!(err, Error::InvalidUri(_)), "{err}");
 }
+
+/// Progressive results and the final one are told apart by the item, so they can be
+/// read as different types.
+#[tokio::test]
+async fn progressive_items_say_progress_or_final() {
+    use futures_util::StreamExt;
+    use wamp::client::Progressive;
+    let router = router().await;
+    let callee = local(&router).await;
+    let _reg = callee
+        .register("com.seam.count", |inv| async move {
+            for i in 0..3u32 {
+                assert!(inv.progress(inv.result(&(i,))?));
+            }
+            inv.result(&("done", 3))
+        })
+        .await
+        .expect("register");
+    let caller = remote(&router, Serializer::Cbor).await;
+    let items: Vec<Progressive<u32, (String, u32)>> = caller
+        .call("com.seam.count")
+        .progressive()
+        .map(|item| {
+            item.expect("result")
+                .map_progress(|r| r.args::<(u32,)>().map(|(i,)| i))
+                .map_final(|r| r.args::<(String, u32)>())
+                .transpose()
+                .expect("typed")
+        })
+        .collect()
+        .await;
+    assert_eq!(
+        items,
+        vec![
+            Progressive::Progress(0),
+            Progressive::Progress(1),
+            Progressive::Progress(2),
+            Progressive::Final(("done".to_owned(), 3)),
+        ]
+    );
+    assert!(items[3].is_final() && items[0].is_progress());
+    assert_eq!(items[3].clone().into_final(), Some(("done".to_owned(), 3)));
+}
+
+/// A reader that does not keep up loses the newest progressive results beyond its buffer,
+/// is told how many, and still gets the final result after the ones kept.
+#[tokio::test]
+async fn progressive_results_beyond_the_buffer_are_dropped_but_never_the_final_one() {
+    use futures_util::StreamExt;
+    use std::sync::Arc;
+    use wamp::client::Progressive;
+    let router = router().await;
+    let callee = local(&router).await;
+    let done = Arc::new(tokio::sync::Notify::new());
+    let notify = done.clone();
+    let _reg = callee
+        .register("com.seam.many", move |inv| {
+            let done = notify.clone();
+            async move {
+                for i in 0..10u32 {
+                    inv.progress(inv.result(&(i,))?);
+                }
+                done.notify_one();
+                inv.result(&("final",))
+            }
+        })
+        .await
+        .expect("register");
+    let _ping = callee
+        .register(
+            "com.seam.ping",
+            |_inv| async move { Ok(wamp::Payload::empty()) },
+        )
+        .await
+        .expect("register");
+    let caller = local(&router).await;
+    let mut stream = caller
+        .call("com.seam.many")
+        .progress_buffer(3)
+        .progressive();
+    done.notified().await;
+    // The callee answers the ping after its final YIELD: once the ping's result is back,
+    // every result of the progressive call has reached the caller's session.
+    caller.call("com.seam.ping").await.expect("ping");
+    assert_eq!(stream.dropped(), 7);
+    let mut seen = Vec::new();
+    while let Some(item) = stream.next().await {
+        seen.push(
+            item.expect("result")
+                .map_progress(|r| r.args::<(u32,)>().expect("progress").0)
+                .map_final(|r| r.args::<(String,)>().expect("final").0),
+        );
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Progressive::Progress(0),
+            Progressive::Progress(1),
+            Progressive::Progress(2),
+            Progressive::Final("final".to_owned()),
+        ]
+    );
+    assert_eq!(stream.dropped(), 7);
+}
+
+/// A subscriber that does not keep up loses the newest events beyond its buffer, is told
+/// how many, and still gets the item that ends its stream. Another local subscription to
+/// the same topic has its own buffer.
+#[tokio::test]
+async fn events_beyond_the_buffer_are_dropped_and_counted_but_never_the_end() {
+    use futures_util::StreamExt;
+    let router = router().await;
+    let subscriber = local(&router).await;
+    let mut slow = subscriber
+        .subscribe("com.seam.flood")
+        .buffer(4)
+        .await
+        .expect("subscribe");
+    let mut fast = subscriber
+        .subscribe("com.seam.flood")
+        .await
+        .expect("subscribe");
+    let publisher = local(&router).await;
+    for i in 0..10u32 {
+        publisher
+            .publish("com.seam.flood")
+            .args(&(i,))
+            .acknowledge(true)
+            .await
+            .expect("publish");
+    }
+    for i in 0..10u32 {
+        let ev = tokio::time::timeout(Duration::from_secs(5), fast.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("event");
+        assert_eq!(ev.args::<(u32,)>().expect("args"), (i,));
+    }
+    // A round trip after the events: the session has handled every one of them.
+    let _ = subscriber.call("com.seam.nobody").await;
+    assert_eq!(slow.dropped(), 6);
+    assert_eq!(fast.dropped(), 0);
+    subscriber.leave().await.expect("leave");
+    let mut kept = Vec::new();
+    let mut end = None;
+    while let Some(item) = slow.next().await {
+        match item {
+            Ok(ev) => kept.push(ev.args::<(u32,)>().expect("args").0),
+            Err(e) => end = Some(e),
+        }
+    }
+    assert_eq!(kept, vec![0, 1, 2, 3]);
+    assert!(matches!(end, Some(Error::NotConnected(_))), "{end:?}");
+}

@@ -13,6 +13,7 @@
 mod builder;
 mod driver;
 mod error;
+mod feed;
 mod join;
 mod outbound;
 mod requests;
@@ -30,7 +31,7 @@ pub use requests::{
     CallFuture, CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration,
     StreamingCall, SubscribeRequest, Subscription,
 };
-pub use types::{CallResult, Event, Invocation, SessionState};
+pub use types::{CallResult, Event, Invocation, Progressive, SessionState};
 pub use uri::{IntoUri, PendingUri};
 
 use crate::protocol::{options::role_has_feature, Id, Payload, Role, Uri, WelcomeDetails};

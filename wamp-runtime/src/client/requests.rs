@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use super::driver::{CallSink, Command, SubKey};
 use super::error::Error;
-use super::types::{CallResult, Event};
+use super::feed::{feed, FeedReceiver, Next};
+use super::types::{CallResult, Event, Progressive};
 use super::uri::PendingUri;
 use super::{Handler, IntoUri, Session};
 use crate::protocol::*;
@@ -51,6 +52,7 @@ pub struct CallRequest {
     options: CallOptions,
     timeout: Option<Duration>,
     cancel_mode: CancelMode,
+    progress_buffer: usize,
 }
 
 impl CallRequest {
@@ -62,6 +64,7 @@ impl CallRequest {
             options: CallOptions::new(),
             timeout: None,
             cancel_mode: CancelMode::KillNoWait,
+            progress_buffer: ProgressiveCall::DEFAULT_BUFFER,
         }
     }
 
@@ -106,6 +109,14 @@ impl CallRequest {
         self
     }
 
+    /// How many progressive results may wait for [`CallRequest::progressive`]'s stream to
+    /// take them (default [`ProgressiveCall::DEFAULT_BUFFER`]); more are dropped and
+    /// counted (see [`ProgressiveCall`]). No effect on a call that is only awaited.
+    pub fn progress_buffer(mut self, results: usize) -> Self {
+        self.progress_buffer = results;
+        self
+    }
+
     /// Any other CALL option.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.options.insert(key, value);
@@ -138,23 +149,25 @@ impl CallRequest {
         })
     }
 
-    /// Asks for progressive results: a stream of results, the progressive ones first
-    /// ([`CallResult::is_progress`]), ending after the final one.
+    /// Asks for progressive results: a stream of [`Progressive::Progress`] items, then the
+    /// [`Progressive::Final`] one (or an error), then the end of the stream.
     pub fn progressive(self) -> ProgressiveCall {
         let timeout = self.timeout;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = feed(self.progress_buffer);
         match self.send(CallSink::Stream(tx)) {
             Ok(guard) => ProgressiveCall {
                 deadline: deadline(timeout),
                 rx: Some(rx),
                 guard: Some(guard),
                 error: None,
+                dropped: 0,
             },
             Err(e) => ProgressiveCall {
                 rx: None,
                 guard: None,
                 deadline: None,
                 error: Some(e),
+                dropped: 0,
             },
         }
     }
@@ -181,7 +194,7 @@ impl CallRequest {
         let procedure = self.procedure?;
         let first = self.payload?;
         let request = self.session.next_request();
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = oneshot::channel();
         let options = self.options.with_progress(true);
         let msg = Call {
             request,
@@ -193,7 +206,7 @@ impl CallRequest {
         self.session.send(Command::Call {
             request,
             msg,
-            reply: CallSink::Stream(tx),
+            reply: CallSink::Once(tx),
         })?;
         let guard = CancelGuard {
             session: self.session.clone(),
@@ -219,7 +232,7 @@ pub struct StreamingCall {
     procedure: Uri,
     options: CallOptions,
     request: Id,
-    rx: mpsc::UnboundedReceiver<Result<CallResult, Error>>,
+    rx: oneshot::Receiver<Result<CallResult, Error>>,
     guard: CancelGuard,
     timeout: Option<Duration>,
 }
@@ -255,15 +268,7 @@ impl StreamingCall {
         self.chunk(payload, false)?;
         let rx = &mut self.rx;
         let session = self.session.clone();
-        let wait = async {
-            loop {
-                match rx.recv().await {
-                    Some(Ok(r)) if r.is_progress() => continue,
-                    Some(result) => return result,
-                    None => return Err(session.not_connected()),
-                }
-            }
-        };
+        let wait = async { rx.await.unwrap_or_else(|_| Err(session.not_connected())) };
         final_result(wait, self.timeout, &mut self.guard).await
     }
 }
@@ -397,18 +402,39 @@ impl Drop for CancelGuard {
     }
 }
 
-/// A call's progressive results, then its final result. Dropping it early cancels the call.
+/// A call's progressive results, then its final result: a stream of
+/// `Result<Progressive<CallResult, CallResult>, Error>` that ends after the
+/// [`Progressive::Final`] item or an error. Dropping it early cancels the call.
+///
+/// Buffer: progressive results wait here until the stream takes them, up to
+/// [`CallRequest::progress_buffer`] of them ([`ProgressiveCall::DEFAULT_BUFFER`] by
+/// default). When the buffer is full, new progressive results are dropped and counted
+/// ([`ProgressiveCall::dropped`]): the session task that reads the connection serves every
+/// call and never waits for one slow reader. The final result (or the error) is never
+/// dropped and always comes after every progressive result that was kept.
 #[must_use = "streams do nothing unless polled"]
 pub struct ProgressiveCall {
-    rx: Option<mpsc::UnboundedReceiver<Result<CallResult, Error>>>,
+    rx: Option<FeedReceiver<CallResult, Result<CallResult, Error>>>,
     guard: Option<CancelGuard>,
     deadline: Option<(Duration, Pin<Box<Sleep>>)>,
     error: Option<Error>,
+    /// The count of dropped results once the feed is gone.
+    dropped: u64,
 }
 
 impl ProgressiveCall {
+    /// How many progressive results wait for the reader by default.
+    pub const DEFAULT_BUFFER: usize = 1024;
+
+    /// How many progressive results were dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.rx.as_ref().map_or(self.dropped, FeedReceiver::dropped)
+    }
+
     fn finish(&mut self, cancel: bool) {
-        self.rx = None;
+        if let Some(rx) = self.rx.take() {
+            self.dropped = rx.dropped();
+        }
         if let Some(mut g) = self.guard.take() {
             g.armed = cancel;
         }
@@ -416,7 +442,7 @@ impl ProgressiveCall {
 }
 
 impl Stream for ProgressiveCall {
-    type Item = Result<CallResult, Error>;
+    type Item = Result<Progressive<CallResult, CallResult>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Some(e) = self.error.take() {
@@ -436,17 +462,12 @@ impl Stream for ProgressiveCall {
         let Some(rx) = self.rx.as_mut() else {
             return Poll::Ready(None);
         };
-        match rx.poll_recv(cx) {
+        match rx.poll_next(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(r))) => {
-                if !r.is_progress() {
-                    self.finish(false);
-                }
-                Poll::Ready(Some(Ok(r)))
-            }
-            Poll::Ready(Some(Err(e))) => {
+            Poll::Ready(Some(Next::Item(r))) => Poll::Ready(Some(Ok(Progressive::Progress(r)))),
+            Poll::Ready(Some(Next::End(end))) => {
                 self.finish(false);
-                Poll::Ready(Some(Err(e)))
+                Poll::Ready(Some(end.map(Progressive::Final)))
             }
             Poll::Ready(None) => {
                 let err = self.guard.as_ref().map(|g| g.session.not_connected());
@@ -611,6 +632,7 @@ pub struct SubscribeRequest {
     /// Checked when awaited, once the match policy is known.
     topic: PendingUri,
     options: SubscribeOptions,
+    buffer: usize,
 }
 
 impl SubscribeRequest {
@@ -619,7 +641,16 @@ impl SubscribeRequest {
             session,
             topic: topic.into_pending(),
             options: SubscribeOptions::new(),
+            buffer: Subscription::DEFAULT_BUFFER,
         }
+    }
+
+    /// How many events may wait for the [`Subscription`] stream to take them (default
+    /// [`Subscription::DEFAULT_BUFFER`]); more are dropped and counted (see
+    /// [`Subscription`]).
+    pub fn buffer(mut self, events: usize) -> Self {
+        self.buffer = events;
+        self
     }
 
     /// How the topic is matched (default exact).
@@ -652,7 +683,7 @@ impl IntoFuture for SubscribeRequest {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
             let topic = self.topic.into_uri(policy.uri_kind())?;
             let local = self.session.next_local();
-            let (events_tx, events_rx) = mpsc::unbounded_channel();
+            let (events_tx, events_rx) = feed(self.buffer);
             let (tx, rx) = oneshot::channel();
             let key = SubKey { topic, policy };
             self.session.send(Command::Subscribe {
@@ -680,13 +711,20 @@ impl IntoFuture for SubscribeRequest {
 
 /// A subscription: a stream of events. Ends with an error item when the router revokes
 /// it or the session ends. Dropping it unsubscribes.
+///
+/// Buffer: events wait here until the stream takes them, up to
+/// [`SubscribeRequest::buffer`] of them ([`Subscription::DEFAULT_BUFFER`] by default).
+/// When the buffer is full, new events for this subscription are dropped and counted
+/// ([`Subscription::dropped`]): the session task that reads the connection serves every
+/// call and subscription and never waits for one slow reader, and the events kept are the
+/// oldest, in order. The item that ends the stream is never dropped.
 #[must_use = "streams do nothing unless polled"]
 pub struct Subscription {
     session: Session,
     id: Id,
     key: SubKey,
     local: u64,
-    events: mpsc::UnboundedReceiver<Result<Event, Error>>,
+    events: FeedReceiver<Event, Error>,
     active: bool,
 }
 
@@ -699,6 +737,14 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
+    /// How many events wait for the reader by default.
+    pub const DEFAULT_BUFFER: usize = 1024;
+
+    /// How many events were dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
     /// The router's subscription ID (shared by local subscriptions to the same topic).
     pub fn id(&self) -> Id {
         self.id
@@ -721,7 +767,12 @@ impl Subscription {
 impl Stream for Subscription {
     type Item = Result<Event, Error>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.poll_recv(cx)
+        self.events.poll_next(cx).map(|next| {
+            next.map(|next| match next {
+                Next::Item(event) => Ok(event),
+                Next::End(e) => Err(e),
+            })
+        })
     }
 }
 

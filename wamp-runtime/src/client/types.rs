@@ -37,6 +37,64 @@ impl CallResult {
     }
 }
 
+/// One item of a call's progressive results: a progressive result, or the final one. The
+/// two may have different types (typed code maps them with [`Progressive::map_progress`]
+/// and [`Progressive::map_final`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progressive<P, R> {
+    /// A progressive result: more follow.
+    Progress(P),
+    /// The final result: the last item.
+    Final(R),
+}
+
+impl<P, R> Progressive<P, R> {
+    /// Whether this is the final result.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Progressive::Final(_))
+    }
+
+    /// Whether this is a progressive result.
+    pub fn is_progress(&self) -> bool {
+        matches!(self, Progressive::Progress(_))
+    }
+
+    /// Converts a progressive result, leaves the final one.
+    pub fn map_progress<Q>(self, f: impl FnOnce(P) -> Q) -> Progressive<Q, R> {
+        match self {
+            Progressive::Progress(p) => Progressive::Progress(f(p)),
+            Progressive::Final(r) => Progressive::Final(r),
+        }
+    }
+
+    /// Converts the final result, leaves progressive ones.
+    pub fn map_final<S>(self, f: impl FnOnce(R) -> S) -> Progressive<P, S> {
+        match self {
+            Progressive::Progress(p) => Progressive::Progress(p),
+            Progressive::Final(r) => Progressive::Final(f(r)),
+        }
+    }
+
+    /// The final result, if this is it.
+    pub fn into_final(self) -> Option<R> {
+        match self {
+            Progressive::Final(r) => Some(r),
+            Progressive::Progress(_) => None,
+        }
+    }
+}
+
+impl<P, R, E> Progressive<Result<P, E>, Result<R, E>> {
+    /// Turns an item whose progress and final conversions can fail into a result: what a
+    /// typed stream yields after `map_progress(|r| r.args())` and `map_final(...)`.
+    pub fn transpose(self) -> Result<Progressive<P, R>, E> {
+        match self {
+            Progressive::Progress(p) => p.map(Progressive::Progress),
+            Progressive::Final(r) => r.map(Progressive::Final),
+        }
+    }
+}
+
 /// An event delivered to a subscription.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
