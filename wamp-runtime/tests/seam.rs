@@ -323,3 +323,139 @@ async fn events_beyond_the_buffer_are_dropped_and_counted_but_never_the_end() {
     assert_eq!(kept, vec![0, 1, 2, 3]);
     assert!(matches!(end, Some(Error::NotConnected(_))), "{end:?}");
 }
+
+/// Handlers may return a payload, nothing, typed arguments, or a `Result` of those.
+#[tokio::test]
+async fn handlers_return_any_into_result() {
+    use wamp::client::{Args, ArgsKw, Kwargs};
+    let router = router().await;
+    let callee = local(&router).await;
+    let _unit = callee
+        .register("com.seam.unit", |_inv| async move {})
+        .await
+        .expect("register");
+    let _typed = callee
+        .register("com.seam.typed", |_inv| async move { Args(("v", 2)) })
+        .await
+        .expect("register");
+    // Only ever an error: the closure names no result type.
+    let _refuse = callee
+        .register("com.seam.refuse", |_inv| async move {
+            Err(WampError::from(StandardError::NotAuthorized))
+        })
+        .await
+        .expect("register");
+    let _args = callee
+        .register("com.seam.args", |inv| async move {
+            let (a, b): (i64, i64) = inv.args()?;
+            inv.result(&(a + b,))
+        })
+        .await
+        .expect("register");
+    let _kwargs = callee
+        .register("com.seam.kwargs", |_inv| async move {
+            Kwargs(Problem {
+                field: "x".into(),
+                limit: 3,
+            })
+        })
+        .await
+        .expect("register");
+    let _both = callee
+        .register("com.seam.both", |_inv| async move {
+            ArgsKw(
+                ("a", 1),
+                Problem {
+                    field: "y".into(),
+                    limit: 4,
+                },
+            )
+        })
+        .await
+        .expect("register");
+    let _payload = callee
+        .register("com.seam.payload", |inv| async move { inv.payload })
+        .await
+        .expect("register");
+    // The common case, unchanged: a closure whose `Ok` names no error type.
+    let _plain = callee
+        .register("com.seam.plain", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    for ser in Serializer::ALL {
+        let caller = remote(&router, ser).await;
+        let r = caller.call("com.seam.unit").await.expect("unit");
+        assert!(r.payload.is_empty(), "{ser}");
+        let r = caller
+            .call("com.seam.args")
+            .args(&(2, 3))
+            .await
+            .expect("args");
+        assert_eq!(r.args::<(i64,)>().expect("args"), (5,), "{ser}");
+        let err = caller
+            .call("com.seam.args")
+            .args(&("x",))
+            .await
+            .expect_err("bad");
+        assert!(err.is(StandardError::InvalidArgument), "{ser}: {err}");
+        let r = caller.call("com.seam.typed").await.expect("typed");
+        assert_eq!(r.args::<(String, i32)>().expect("args"), ("v".into(), 2));
+        let err = caller.call("com.seam.refuse").await.expect_err("refused");
+        assert!(err.is(StandardError::NotAuthorized), "{ser}: {err}");
+        let r = caller.call("com.seam.kwargs").await.expect("kwargs");
+        assert_eq!(
+            r.kwargs::<Problem>().expect("kwargs"),
+            Problem {
+                field: "x".into(),
+                limit: 3
+            }
+        );
+        let r = caller.call("com.seam.both").await.expect("both");
+        assert_eq!(r.args::<(String, i32)>().expect("args"), ("a".into(), 1));
+        assert_eq!(r.kwargs::<Problem>().expect("kwargs").limit, 4);
+        for uri in ["com.seam.payload", "com.seam.plain"] {
+            let r = caller.call(uri).args(&(9,)).await.expect("echo");
+            assert_eq!(r.args::<(i32,)>().expect("args"), (9,), "{ser} {uri}");
+        }
+        caller.leave().await.expect("leave");
+    }
+}
+
+/// `send_progress` waits for room instead of dropping: every progressive result arrives,
+/// in order, however many the handler sends.
+#[tokio::test]
+async fn send_progress_delivers_every_result_in_order() {
+    use futures_util::StreamExt;
+    use wamp::client::{Invocation, Progressive};
+    const N: u32 = 1000;
+    let router = router().await;
+    let callee = remote(&router, Serializer::MsgPack).await;
+    let _reg = callee
+        .register("com.seam.stream", |inv| async move {
+            for i in 0..N {
+                let sent = inv.send_progress(inv.result(&(i,))?).await;
+                assert!(sent, "progress {i}");
+            }
+            Ok(wamp::Payload::empty())
+        })
+        .await
+        .expect("register");
+    let caller = local(&router).await;
+    let mut stream = caller
+        .call("com.seam.stream")
+        .progress_buffer(N as usize)
+        .progressive();
+    let mut next = 0;
+    while let Some(item) = stream.next().await {
+        match item.expect("result") {
+            Progressive::Progress(r) => {
+                assert_eq!(r.args::<(u32,)>().expect("args"), (next,));
+                next += 1;
+            }
+            Progressive::Final(r) => assert!(r.payload.is_empty()),
+        }
+    }
+    assert_eq!(next, N);
+    assert_eq!(stream.dropped(), 0);
+    assert_eq!(Invocation::PROGRESS_QUEUE, 64);
+}

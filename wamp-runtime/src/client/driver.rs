@@ -114,9 +114,11 @@ pub(crate) enum Command {
         local: u64,
         reply: Option<UnitReply>,
     },
+    /// A progressive result; its slot is freed once it is written.
     InvocationProgress {
         request: Id,
         msg: Message,
+        slot: tokio::sync::OwnedSemaphorePermit,
     },
     InvocationDone {
         request: Id,
@@ -856,10 +858,11 @@ impl Driver {
                 )
                 .await?;
             }
-            Command::InvocationProgress { request, msg } => {
+            Command::InvocationProgress { request, msg, slot } => {
                 if self.invocations.contains_key(&request) {
                     self.feed(msg).await?;
                 }
+                drop(slot);
             }
             Command::InvocationDone { request, msg } => {
                 if self.invocations.remove(&request).is_some() {
@@ -1143,16 +1146,16 @@ impl Driver {
         } else {
             (None, None)
         };
-        let invocation = Invocation {
+        let invocation = Invocation::new(
             request,
-            registration: m.registration,
+            m.registration,
             procedure,
-            payload: m.payload,
-            details: m.details,
-            serializer: self.serializer,
-            commands: commands.clone(),
-            chunks: tokio::sync::Mutex::new(chunks_rx),
-        };
+            m.payload,
+            m.details,
+            self.serializer,
+            commands.clone(),
+            chunks_rx,
+        );
         let handler = reg.handler.clone();
         let task = tokio::spawn(async move {
             let outcome = AssertUnwindSafe(handler(invocation)).catch_unwind().await;

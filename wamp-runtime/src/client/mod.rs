@@ -11,6 +11,7 @@
 //! usable from any task; concurrent calls are multiplexed on the one connection.
 
 mod builder;
+mod callee;
 mod driver;
 mod error;
 mod feed;
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use builder::{ReconnectPolicy, SessionBuilder};
+pub use callee::{Args, ArgsKw, IntoPayload, IntoResult, Kwargs};
 pub use error::{Error, StandardError, WampError};
 pub use requests::{
     CallFuture, CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration,
@@ -38,7 +40,8 @@ use crate::protocol::{options::role_has_feature, Id, Payload, Role, Uri, Welcome
 use crate::serializer::Serializer;
 use driver::Command;
 
-/// What a callee handler returns: result arguments, or an error for the caller.
+/// What a callee handler returns in the common case: result arguments, or an error for
+/// the caller. Handlers may return any [`IntoResult`].
 pub type HandlerResult = Result<Payload, WampError>;
 
 /// A registered procedure's handler, type-erased.
@@ -154,12 +157,21 @@ impl Session {
     /// Registers a procedure (or pattern) with an async handler. `.await` gives a
     /// [`Registration`]; dropping it unregisters. The URI is given as for
     /// [`Session::subscribe`].
+    ///
+    /// The handler returns anything [`IntoResult`]: a [`HandlerResult`] (result arguments
+    /// or an error), a [`Payload`], `()`, or typed arguments ([`Args`], [`Kwargs`],
+    /// [`ArgsKw`]).
     pub fn register<F, Fut>(&self, procedure: impl IntoUri, handler: F) -> RegisterRequest
     where
         F: Fn(Invocation) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = HandlerResult> + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoResult,
     {
-        let handler: Handler = Arc::new(move |inv| Box::pin(handler(inv)));
+        let handler: Handler = Arc::new(move |inv: Invocation| {
+            let serializer = inv.serializer;
+            let answer = handler(inv);
+            Box::pin(async move { answer.await.into_result(serializer) })
+        });
         RegisterRequest::new(self.clone(), procedure, handler)
     }
 
