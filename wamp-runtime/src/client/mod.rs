@@ -33,6 +33,8 @@ pub use requests::{
     CallFuture, CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration,
     StreamingCall, SubscribeRequest, Subscription,
 };
+#[cfg(feature = "test-util")]
+pub use types::ProgressReceiver;
 pub use types::{CallResult, Event, Invocation, Progressive, SessionState};
 pub use uri::{IntoUri, PendingUri};
 

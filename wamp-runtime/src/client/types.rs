@@ -141,7 +141,8 @@ pub struct Invocation {
     /// INVOCATION.Details (caller identity when disclosed, receive_progress, ...).
     pub details: InvocationDetails,
     pub(crate) serializer: Serializer,
-    pub(crate) commands: super::driver::Commands,
+    /// Where progressive results go.
+    progress_to: ProgressTo,
     /// Further input chunks, when the caller streams its arguments.
     pub(crate) chunks: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>>,
     /// One permit per progressive result that may be on its way to the connection; only
@@ -177,7 +178,7 @@ impl Invocation {
             payload,
             details,
             serializer,
-            commands,
+            progress_to: ProgressTo::Session(commands),
             chunks: tokio::sync::Mutex::new(chunks),
             progress_slots,
         }
@@ -272,18 +273,109 @@ impl Invocation {
 
     /// Hands a progressive result to the session with its slot, freed once written.
     fn send_progress_in(&self, slot: OwnedSemaphorePermit, payload: Payload) -> bool {
-        let msg = Yield {
-            request: self.request,
-            options: YieldOptions::new().with_progress(true),
+        match &self.progress_to {
+            ProgressTo::Session(commands) => {
+                let msg = Yield {
+                    request: self.request,
+                    options: YieldOptions::new().with_progress(true),
+                    payload,
+                };
+                commands
+                    .send(Command::InvocationProgress {
+                        request: self.request,
+                        msg: msg.into(),
+                        slot,
+                    })
+                    .is_ok()
+            }
+            #[cfg(feature = "test-util")]
+            ProgressTo::Test(tx) => tx.send((payload, slot)).is_ok(),
+        }
+    }
+}
+
+/// Where an invocation's progressive results go.
+#[derive(Debug)]
+enum ProgressTo {
+    /// To the session's task, which writes them.
+    Session(super::driver::Commands),
+    /// To a test's [`ProgressReceiver`].
+    #[cfg(feature = "test-util")]
+    Test(tokio::sync::mpsc::UnboundedSender<(Payload, OwnedSemaphorePermit)>),
+}
+
+#[cfg(feature = "test-util")]
+impl Invocation {
+    /// An invocation made by a test, without a session or a router: for testing handlers
+    /// and generated callee glue. The request and registration IDs are 1, the serializer
+    /// is MessagePack (what [`Invocation::result`] encodes with), and there is no further
+    /// input ([`Invocation::next_chunk`] is `None`). Progressive results (only when
+    /// `details` asks for them, as from a real caller) go to the [`ProgressReceiver`],
+    /// with the same bound as in a session: taking one from the receiver is what makes
+    /// room for the next (see [`Invocation::send_progress`]).
+    pub fn for_test(
+        procedure: Uri,
+        payload: Payload,
+        details: InvocationDetails,
+    ) -> (Invocation, ProgressReceiver) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress_slots = details
+            .receive_progress()
+            .unwrap_or(false)
+            .then(|| Arc::new(Semaphore::new(Self::PROGRESS_QUEUE)));
+        let invocation = Invocation {
+            request: Id::MIN,
+            registration: Id::MIN,
+            procedure,
             payload,
+            details,
+            serializer: Serializer::MsgPack,
+            progress_to: ProgressTo::Test(tx),
+            chunks: tokio::sync::Mutex::new(None),
+            progress_slots,
         };
-        self.commands
-            .send(Command::InvocationProgress {
-                request: self.request,
-                msg: msg.into(),
-                slot,
-            })
-            .is_ok()
+        (invocation, ProgressReceiver { rx })
+    }
+}
+
+/// The progressive results an [`Invocation::for_test`] sent, in order. A stream of
+/// payloads that ends when the invocation is dropped.
+#[cfg(feature = "test-util")]
+#[derive(Debug)]
+pub struct ProgressReceiver {
+    rx: tokio::sync::mpsc::UnboundedReceiver<(Payload, OwnedSemaphorePermit)>,
+}
+
+#[cfg(feature = "test-util")]
+impl ProgressReceiver {
+    /// The next progressive result; `None` once the invocation is gone and every result
+    /// was taken.
+    pub async fn recv(&mut self) -> Option<Payload> {
+        self.rx.recv().await.map(|(payload, _slot)| payload)
+    }
+
+    /// The next progressive result if one was sent, without waiting.
+    pub fn try_recv(&mut self) -> Option<Payload> {
+        self.rx.try_recv().ok().map(|(payload, _slot)| payload)
+    }
+
+    /// Every progressive result sent so far.
+    pub fn drain(&mut self) -> Vec<Payload> {
+        std::iter::from_fn(|| self.try_recv()).collect()
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl futures_util::Stream for ProgressReceiver {
+    type Item = Payload;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Payload>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|next| next.map(|(payload, _slot)| payload))
     }
 }
 
