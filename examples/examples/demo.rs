@@ -54,7 +54,7 @@ impl calculator::Calculator for Calculator {
             let total = 4;
             for done in 1..=total {
                 tokio::time::sleep(Duration::from_millis(150)).await;
-                ctx.progress(&DivideProgress { done, total })?;
+                ctx.send_progress(&DivideProgress { done, total }).await?;
             }
             guard.1 = true;
         }

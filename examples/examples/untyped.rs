@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use wamp::client::{Invocation, WampError};
+use wamp::client::{Invocation, Progressive, WampError};
 use wamp::protocol::{MatchPolicy, Payload, Uri};
 use wamp::router::{RealmConfig, Router};
 use wamp::{Dict, Serializer, Session};
@@ -117,23 +117,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("-- progressive results");
     let mut results = caller.call("com.shop.count_down").args(&(3,)).progressive();
-    while let Some(r) = results.next().await {
-        let r = r?;
+    while let Some(item) = results.next().await {
+        let (label, r) = match item? {
+            Progressive::Progress(r) => ("progress:", r),
+            Progressive::Final(r) => ("final:   ", r),
+        };
         let value = r
             .payload
             .args_values()?
             .into_iter()
             .next()
             .unwrap_or_default();
-        println!(
-            "   {} {}",
-            if r.is_progress() {
-                "progress:"
-            } else {
-                "final:   "
-            },
-            serde_json_compact(&value)
-        );
+        println!("   {label} {}", serde_json_compact(&value));
     }
 
     println!("-- a canceled call");

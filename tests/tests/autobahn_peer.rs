@@ -32,7 +32,9 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::watch;
-use wamp::client::{CallResult, Error, Invocation, Registration, StandardError, WampError};
+use wamp::client::{
+    CallResult, Error, Invocation, Progressive, Registration, StandardError, WampError,
+};
 use wamp::protocol::{CancelMode, Payload, Uri};
 use wamp::{Dict, List, Serializer, Session, Value};
 use wamp_tests::{autobahn_python, crossbar, workspace_root};
@@ -633,10 +635,17 @@ async fn rust_calls_progress(s: &Session, py: &Log, p: &str) -> Result<(), Strin
         ));
     }
     for (i, item) in items.iter().enumerate() {
-        let r = item.as_ref().map_err(|e| format!("result {i}: {e}"))?;
+        let item = item.as_ref().map_err(|e| format!("result {i}: {e}"))?;
         let last = i == 3;
+        if item.is_final() != last {
+            return Err(format!("result {i}: is_final() = {}", item.is_final()));
+        }
+        let (Progressive::Progress(r) | Progressive::Final(r)) = item;
         if r.is_progress() == last {
-            return Err(format!("result {i}: is_progress() = {}", r.is_progress()));
+            return Err(format!(
+                "result {i}: details.progress = {}",
+                r.is_progress()
+            ));
         }
         let (args, kwargs) = result_parts(r)?;
         let (want_args, want_kwargs) = if last {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use wamp::auth::{cryptosign::SigningKey, Credentials};
-use wamp::client::{Error, StandardError, WampError};
+use wamp::client::{Error, Progressive, StandardError, WampError};
 use wamp::protocol::{MatchPolicy, Payload, Uri};
 use wamp::transport::tls::TlsClientConfig;
 use wamp::{Dict, Serializer, Session, Value};
@@ -207,11 +207,9 @@ async fn progressive_results_arrive_in_order_before_the_final_one() {
     let mut stream = caller.call(&uri).progressive();
     let mut seen = Vec::new();
     while let Some(item) = stream.next().await {
-        let r = item.expect("result");
-        if r.is_progress() {
-            seen.push(r.args::<(u32,)>().expect("progress").0);
-        } else {
-            assert_eq!(r.args::<(String,)>().expect("final").0, "done");
+        match item.expect("result") {
+            Progressive::Progress(r) => seen.push(r.args::<(u32,)>().expect("progress").0),
+            Progressive::Final(r) => assert_eq!(r.args::<(String,)>().expect("final").0, "done"),
         }
     }
     assert_eq!(seen, vec![0, 1, 2, 3, 4]);

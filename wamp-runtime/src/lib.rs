@@ -6,6 +6,15 @@
 //! - [`serializer`]: JSON, MessagePack and CBOR. No IO.
 //! - [`transport`]: WebSocket and RawSocket (client and server halves, optionally over
 //!   TLS) and an in-memory pair, all behind one `Stream + Sink` of messages.
+//! - [`client`]: a session with the four roles, reconnection.
+//! - [`router`]: the embedded router.
+//! - [`auth`]: the authentication methods' computations and client credentials.
+//!
+//! # Feature flags
+//!
+//! - `test-util` (off): test doubles for code built on the runtime:
+//!   `client::Invocation::for_test` makes an invocation without a session or router, and
+//!   its `client::ProgressReceiver` collects the progressive results a handler sends.
 
 pub mod auth;
 pub mod client;
@@ -37,6 +46,6 @@ macro_rules! include_contracts {
     };
 }
 
-pub use client::{Session, SessionBuilder};
+pub use client::{IntoUri, Session, SessionBuilder};
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};
 pub use serializer::Serializer;

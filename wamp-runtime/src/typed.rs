@@ -117,6 +117,17 @@ impl<P> Context<P> {
         let payload = (self.encode)(item, self.invocation.serializer)?;
         Ok(self.invocation.progress(payload))
     }
+
+    /// Sends a progressive result, waiting while too many of this invocation's progress
+    /// items are still on their way to the connection (backpressure). Returns whether it
+    /// was sent, as [`Context::progress`].
+    pub async fn send_progress(&self, item: &P) -> Result<bool, Error> {
+        if !self.wants_progress() {
+            return Ok(false);
+        }
+        let payload = (self.encode)(item, self.invocation.serializer)?;
+        Ok(self.invocation.send_progress(payload).await)
+    }
 }
 
 /// A typed call: resolves to the decoded result, or the procedure's error type `E`.
@@ -154,21 +165,7 @@ impl<R, E> Future for Call<R, E> {
     }
 }
 
-/// One item of a progressive call: a progress report or the final result.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Progressive<P, R> {
-    /// A progressive result; more follow.
-    Progress(P),
-    /// The final result; the stream ends after it.
-    Final(R),
-}
-
-impl<P, R> Progressive<P, R> {
-    /// Whether this is the final result.
-    pub fn is_final(&self) -> bool {
-        matches!(self, Progressive::Final(_))
-    }
-}
+pub use crate::client::Progressive;
 
 /// A typed progressive call: progress items (`P`), then the final result (`R`), or the
 /// procedure's error (`E`). Dropping it early cancels the call.
@@ -206,11 +203,12 @@ impl<P, R, E> Stream for ProgressiveCall<P, R, E> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err((this.error)(e)))),
-            Poll::Ready(Some(Ok(r))) => {
-                let item = if r.is_progress() {
-                    (this.progress)(&r.payload).map(Progressive::Progress)
-                } else {
-                    (this.result)(&r.payload).map(Progressive::Final)
+            Poll::Ready(Some(Ok(item))) => {
+                let item = match item {
+                    Progressive::Progress(r) => {
+                        (this.progress)(&r.payload).map(Progressive::Progress)
+                    }
+                    Progressive::Final(r) => (this.result)(&r.payload).map(Progressive::Final),
                 };
                 Poll::Ready(Some(item.map_err(|e| (this.error)(Error::Payload(e)))))
             }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use wamp::auth::scram::Kdf;
 use wamp::auth::{cryptosign::SigningKey, Credentials};
-use wamp::client::{Error, SessionState, StandardError, WampError};
+use wamp::client::{Error, Progressive, SessionState, StandardError, WampError};
 use wamp::protocol::*;
 use wamp::router::{Limits, RealmConfig, Router, UserAuth};
 use wamp::{Serializer, Session};
@@ -311,7 +311,12 @@ async fn events_from_one_publisher_arrive_in_order() {
         .connect()
         .await
         .expect("rawsocket");
-    let mut sub = s.subscribe("com.seq").await.expect("subscribe");
+    // Room for every event: they are all published before the first is read.
+    let mut sub = s
+        .subscribe("com.seq")
+        .buffer(2000)
+        .await
+        .expect("subscribe");
     for i in 0..2000u32 {
         p.publish("com.seq").args(&(i,)).await.expect("publish");
     }
@@ -656,10 +661,13 @@ async fn progressive_results_and_caller_disclosure() {
     let items: Vec<CallResultSummary> = caller
         .call("count")
         .progressive()
-        .map(|r| {
-            let r = r.expect("result");
+        .map(|item| {
+            let item = item.expect("result");
+            let progress = !item.is_final();
+            let (Progressive::Progress(r) | Progressive::Final(r)) = item;
+            assert_eq!(r.is_progress(), progress);
             CallResultSummary {
-                progress: r.is_progress(),
+                progress,
                 first: r.payload.args_values().expect("args").first().cloned(),
             }
         })

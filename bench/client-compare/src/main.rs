@@ -476,9 +476,13 @@ async fn measure_ours(a: &Args, res: &mut Res) -> Result<(), BoxErr> {
 
     // PubSub: we subscribe, the helper publishes `events` events without ack.
     let topic = format!("{}.ev.ours.{}", a.prefix, std::process::id());
-    let mut sub = session.subscribe(&topic).await?;
-    let burst = format!("{}.pub_burst", a.prefix);
     let expected = p.events;
+    // Room for the whole burst, as wamp_async's unbounded queue has.
+    let mut sub = session
+        .subscribe(&topic)
+        .buffer(usize::try_from(expected).unwrap_or(usize::MAX))
+        .await?;
+    let burst = format!("{}.pub_burst", a.prefix);
     let cpu0 = cpu_us();
     let t0 = Instant::now();
     let trigger = {

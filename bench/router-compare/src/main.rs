@@ -782,7 +782,8 @@ async fn events_phase(
         let k = (subs - sessions.len()).min(20);
         let batch = futures_util::future::try_join_all((0..k).map(|_| async {
             let s = session_builder(addr).connect().await?;
-            let sub = s.subscribe(topic).await?;
+            // No event may be dropped: the phase counts every one.
+            let sub = s.subscribe(topic).buffer(usize::MAX).await?;
             Ok::<_, wamp::client::Error>((s, sub))
         }))
         .await?;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use wamp::client::Progressive;
 use wamp::protocol::UriKind;
 use wamp::{Payload, Session};
 
@@ -48,11 +49,13 @@ async fn call(session: &Session, args: &CallArgs, payload: Payload) -> Result<()
     }
     let mut results = request.progressive();
     while let Some(item) = results.next().await {
-        let result = item.map_err(Failure::from_operation)?;
-        let progress = result.is_progress();
-        output::print_line(&json::result_line(&result.payload, progress)?)?;
-        if !progress {
-            return Ok(());
+        match item.map_err(Failure::from_operation)? {
+            Progressive::Progress(result) => {
+                output::print_line(&json::result_line(&result.payload, true)?)?;
+            }
+            Progressive::Final(result) => {
+                return output::print_line(&json::result_line(&result.payload, false)?);
+            }
         }
     }
     Err(Failure::connect(

@@ -108,17 +108,25 @@ impl<'a> Cx<'a> {
 
     fn uri_consts(&self) -> TokenStream {
         let c = self.contract;
+        let rt = &self.rt;
         let mut consts = TokenStream::new();
-        let mut add = |name: &str, uri: &str, what: String| {
+        // Procedures and errors: pre-validated `Uri`s (the session does not check them
+        // again). Topics: the pattern as written, with `{capture}`s.
+        let mut add = |name: &str, uri: &str, what: String, is_uri: bool| {
             let ident = format_ident!("{}", names::constant(name));
             let doc = doc_attrs(Some(&format!("`{uri}`: {what}.")));
-            consts.extend(quote! { #doc pub const #ident: &str = #uri; });
+            consts.extend(if is_uri {
+                quote! { #doc pub const #ident: #rt::Uri = #rt::Uri::from_static(#uri); }
+            } else {
+                quote! { #doc pub const #ident: &str = #uri; }
+            });
         };
         for p in &c.procedures {
             add(
                 &p.name.name,
                 &p.uri.name,
                 format!("procedure `{}`", p.name.name),
+                true,
             );
         }
         for t in &c.topics {
@@ -126,6 +134,7 @@ impl<'a> Cx<'a> {
                 &t.name.name,
                 &t.uri.name,
                 format!("topic `{}`", t.name.name),
+                false,
             );
         }
         for e in &c.errors {
@@ -133,6 +142,7 @@ impl<'a> Cx<'a> {
                 &e.name.name,
                 &e.uri.name,
                 format!("error `{}`", e.name.name),
+                true,
             );
         }
         quote! {

@@ -20,6 +20,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch, OwnedMutexGuard};
 
 use super::error::{Error, WampError};
+use super::feed::FeedSender;
 use super::outbound::{Outbound, Writer};
 use super::types::{CallResult, Event, Invocation, SessionState};
 use super::Handler;
@@ -32,23 +33,26 @@ use crate::transport::{Transport, TransportError, TransportReader};
 pub(crate) enum CallSink {
     /// A plain call: one answer (a oneshot is cheaper than a channel per call).
     Once(oneshot::Sender<Result<CallResult, Error>>),
-    /// Progressive results: any number of them, then the final one.
-    Stream(mpsc::UnboundedSender<Result<CallResult, Error>>),
+    /// Progressive results: any number of them (those the caller's buffer has no room
+    /// for are dropped), then the final one, never dropped.
+    Stream(FeedSender<CallResult, Result<CallResult, Error>>),
 }
 
 impl CallSink {
     /// Delivers the final answer.
     pub(crate) fn finish(self, result: Result<CallResult, Error>) {
-        let _ = match self {
-            CallSink::Once(tx) => tx.send(result).map_err(|_| ()),
-            CallSink::Stream(tx) => tx.send(result).map_err(|_| ()),
-        };
+        match self {
+            CallSink::Once(tx) => {
+                let _ = tx.send(result);
+            }
+            CallSink::Stream(tx) => tx.end(result),
+        }
     }
 
     /// Delivers a progressive result (dropped for plain calls, which did not ask).
     fn progress(&self, result: CallResult) {
         if let CallSink::Stream(tx) = self {
-            let _ = tx.send(Ok(result));
+            tx.push(result);
         }
     }
 
@@ -59,8 +63,9 @@ impl CallSink {
         }
     }
 }
-/// Where a subscription's events go.
-pub(crate) type EventSink = mpsc::UnboundedSender<Result<Event, Error>>;
+/// Where a subscription's events go (those its buffer has no room for are dropped), then
+/// why it ended.
+pub(crate) type EventSink = FeedSender<Event, Error>;
 /// The answer to a SUBSCRIBE or REGISTER: the router's ID.
 pub(crate) type IdReply = oneshot::Sender<Result<Id, Error>>;
 /// The answer to an UNSUBSCRIBE or UNREGISTER.
@@ -109,9 +114,11 @@ pub(crate) enum Command {
         local: u64,
         reply: Option<UnitReply>,
     },
+    /// A progressive result; its slot is freed once it is written.
     InvocationProgress {
         request: Id,
         msg: Message,
+        slot: tokio::sync::OwnedSemaphorePermit,
     },
     InvocationDone {
         request: Id,
@@ -851,10 +858,11 @@ impl Driver {
                 )
                 .await?;
             }
-            Command::InvocationProgress { request, msg } => {
+            Command::InvocationProgress { request, msg, slot } => {
                 if self.invocations.contains_key(&request) {
                     self.feed(msg).await?;
                 }
+                drop(slot);
             }
             Command::InvocationDone { request, msg } => {
                 if self.invocations.remove(&request).is_some() {
@@ -907,10 +915,10 @@ impl Driver {
                         details: m.details,
                     };
                     if let [(_, only)] = sub.locals.as_slice() {
-                        let _ = only.send(Ok(event));
+                        only.push(event);
                     } else {
                         for (_, sink) in &sub.locals {
-                            let _ = sink.send(Ok(event.clone()));
+                            sink.push(event.clone());
                         }
                     }
                 }
@@ -948,7 +956,7 @@ impl Driver {
                                 .reason()
                                 .unwrap_or_else(|| "revoked by the router".into());
                             for (_, sink) in sub.locals {
-                                let _ = sink.send(Err(Error::Revoked(reason.clone())));
+                                sink.end(Error::Revoked(reason.clone()));
                             }
                         }
                     }
@@ -1067,7 +1075,7 @@ impl Driver {
                     }
                     // Re-subscribing after a reconnect failed: the streams end with the error.
                     for (_, sink) in p.locals {
-                        let _ = sink.send(Err(err()));
+                        sink.end(err());
                     }
                 }
             }
@@ -1138,16 +1146,16 @@ impl Driver {
         } else {
             (None, None)
         };
-        let invocation = Invocation {
+        let invocation = Invocation::new(
             request,
-            registration: m.registration,
+            m.registration,
             procedure,
-            payload: m.payload,
-            details: m.details,
-            serializer: self.serializer,
-            commands: commands.clone(),
-            chunks: tokio::sync::Mutex::new(chunks_rx),
-        };
+            m.payload,
+            m.details,
+            self.serializer,
+            commands.clone(),
+            chunks_rx,
+        );
         let handler = reg.handler.clone();
         let task = tokio::spawn(async move {
             let outcome = AssertUnwindSafe(handler(invocation)).catch_unwind().await;
@@ -1202,12 +1210,12 @@ impl Driver {
                 let _ = reply.send(Err(err()));
             }
             for (_, sink) in p.locals {
-                let _ = sink.send(Err(err()));
+                sink.end(err());
             }
         }
         for (_, sub) in self.subscriptions.drain() {
             for (_, sink) in sub.locals {
-                let _ = sink.send(Err(err()));
+                sink.end(err());
             }
         }
         for (_, reply) in self.unsubscribing.drain().chain(self.unregistering.drain()) {

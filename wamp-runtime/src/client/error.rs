@@ -4,7 +4,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::auth::AuthError;
-use crate::protocol::{DecodeError, EncodeError, ErrorDetails, Payload, PayloadError, Uri};
+use serde::Serialize;
+
+use crate::protocol::{DecodeError, EncodeError, ErrorDetails, Payload, PayloadError, Uri, Value};
+use crate::serializer::Serializer;
 use crate::transport::TransportError;
 
 /// An `ERROR` from the router or from a callee: a URI plus arguments.
@@ -48,6 +51,61 @@ impl WampError {
     /// Whether the URI is `uri`.
     pub fn is(&self, uri: &str) -> bool {
         self.uri.as_str() == uri
+    }
+
+    /// Whether this is the standard error `kind`.
+    pub fn is_kind(&self, kind: StandardError) -> bool {
+        self.uri.as_str() == kind.uri()
+    }
+
+    /// Sets the positional arguments (a tuple, array or `Vec`).
+    ///
+    /// They are encoded as MessagePack, whatever session the error will travel on: an
+    /// error is made before anyone knows which serializer will send it, and MessagePack
+    /// carries everything the other formats can (binary, the full integer ranges). A
+    /// session with another serializer converts them when it writes the message.
+    pub fn with_args<A: Serialize + ?Sized>(mut self, args: &A) -> Result<Self, EncodeError> {
+        self.payload = self.payload.with_encoded_args(NEUTRAL, args)?;
+        Ok(self)
+    }
+
+    /// Sets the keyword arguments (a struct or map), encoded as [`WampError::with_args`]
+    /// says.
+    pub fn with_kwargs<K: Serialize + ?Sized>(mut self, kwargs: &K) -> Result<Self, EncodeError> {
+        self.payload = self.payload.with_encoded_kwargs(NEUTRAL, kwargs)?;
+        Ok(self)
+    }
+
+    /// The first positional argument, if it is a string: by convention, a message for
+    /// humans (the standard errors from routers carry one).
+    pub fn message(&self) -> Option<String> {
+        let args: Vec<Value> = self.payload.args().ok()?;
+        match args.into_iter().next()? {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The serializer of payloads made before the session that sends them is known.
+const NEUTRAL: Serializer = Serializer::MsgPack;
+
+impl From<StandardError> for WampError {
+    /// The standard error's URI, without arguments.
+    fn from(kind: StandardError) -> Self {
+        WampError::new(Uri::from_static(kind.uri()))
+    }
+}
+
+impl From<PayloadError> for WampError {
+    /// `wamp.error.invalid_argument`, with what did not match as its one argument: what a
+    /// callee answers when the call's arguments are not what it takes, so that `?` on
+    /// [`Invocation::args`](super::Invocation::args) does the right thing.
+    fn from(e: PayloadError) -> Self {
+        WampError::with_payload(
+            Uri::from_static(StandardError::InvalidArgument.uri()),
+            Payload::from_values(vec![Value::String(e.to_string())], Default::default()),
+        )
     }
 }
 
@@ -229,8 +287,151 @@ impl Error {
         }
     }
 
-    /// Whether this is the standard error `kind`.
+    /// The standard error this is, if it is one: the peer's standard ERROR URIs, and the
+    /// client's own equivalents of them. An [`Error::Timeout`] (our deadline passed) is
+    /// [`StandardError::Timeout`], as `wamp.error.timeout` from the router would be, and a
+    /// URI refused before sending ([`Error::InvalidUri`]) is [`StandardError::InvalidUri`].
+    pub fn kind(&self) -> Option<StandardError> {
+        match self {
+            Error::Wamp(w) => w.kind(),
+            Error::Timeout(_) => Some(StandardError::Timeout),
+            Error::InvalidUri(_) => Some(StandardError::InvalidUri),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the standard error `kind` (see [`Error::kind`]).
     pub fn is(&self, kind: StandardError) -> bool {
-        self.wamp().and_then(WampError::kind) == Some(kind)
+        self.kind() == Some(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::protocol::{ErrorMessage, Id, Message, MessageType};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Detail {
+        code: u64,
+        #[serde(with = "serde_bytes_compat")]
+        blob: Vec<u8>,
+    }
+
+    /// `Vec<u8>` as binary (serde's bytes), without the serde_bytes crate.
+    mod serde_bytes_compat {
+        pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(v)
+        }
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+            let b: crate::protocol::Binary = serde::Deserialize::deserialize(d)?;
+            Ok(b.0)
+        }
+    }
+
+    #[test]
+    fn a_payload_error_is_invalid_argument_with_the_reason() {
+        let e = PayloadError {
+            part: "arguments",
+            reason: "invalid type: string \"x\", expected i64".into(),
+        };
+        let w = WampError::from(e.clone());
+        assert_eq!(w.uri.as_str(), "wamp.error.invalid_argument");
+        assert_eq!(w.kind(), Some(StandardError::InvalidArgument));
+        assert_eq!(w.message(), Some(e.to_string()));
+    }
+
+    #[test]
+    fn a_standard_error_converts_to_its_uri() {
+        let w = WampError::from(StandardError::NoSuchProcedure);
+        assert!(w.is("wamp.error.no_such_procedure"));
+        assert!(w.is_kind(StandardError::NoSuchProcedure));
+        assert!(!w.is_kind(StandardError::Canceled));
+        assert!(w.payload.is_empty());
+        assert_eq!(w.message(), None);
+    }
+
+    #[test]
+    fn message_is_the_first_argument_only_when_it_is_a_string() {
+        let uri = || Uri::from_static("com.example.error");
+        let with = |args: Vec<Value>| {
+            WampError::with_payload(uri(), Payload::from_values(args, Default::default()))
+        };
+        assert_eq!(
+            with(vec!["boom".into(), 1.into()]).message().as_deref(),
+            Some("boom")
+        );
+        assert_eq!(with(vec![1.into(), "boom".into()]).message(), None);
+        assert_eq!(with(vec![]).message(), None);
+        let typed = WampError::new(uri())
+            .with_args(&("typed",))
+            .expect("encode");
+        assert_eq!(typed.message().as_deref(), Some("typed"));
+    }
+
+    /// Typed error arguments go out on every serializer and read back the same.
+    #[test]
+    fn typed_arguments_travel_on_any_serializer() {
+        let detail = Detail {
+            code: u64::MAX,
+            blob: vec![0, 1, 2, 255],
+        };
+        let err = WampError::new(Uri::from_static("com.example.error"))
+            .with_args(&("bad input", -5i64))
+            .and_then(|e| e.with_kwargs(&detail))
+            .expect("encode");
+        for ser in Serializer::ALL {
+            let msg: Message = ErrorMessage {
+                request_type: MessageType::Call,
+                request: Id::MIN,
+                details: ErrorDetails::new(),
+                error: err.uri.clone(),
+                payload: err.payload.clone(),
+            }
+            .into();
+            let bytes = ser.encode(&msg).expect("encode message");
+            let Ok(Message::Error(back)) = ser.decode(bytes.into()) else {
+                panic!("{ser}: not an ERROR");
+            };
+            assert_eq!(
+                back.payload.args::<(String, i64)>().expect("args"),
+                ("bad input".to_owned(), -5),
+                "{ser}"
+            );
+            assert_eq!(
+                back.payload.kwargs::<Detail>().expect("kwargs"),
+                detail,
+                "{ser}"
+            );
+        }
+        assert_eq!(
+            WampError::new(Uri::from_static("a.b")).with_args(&5),
+            Err(EncodeError::ArgsNotAList)
+        );
+        assert_eq!(
+            WampError::new(Uri::from_static("a.b")).with_kwargs(&(1, 2)),
+            Err(EncodeError::KwargsNotADict)
+        );
+    }
+
+    #[test]
+    fn a_client_side_timeout_reads_as_wamp_error_timeout() {
+        let timeout = Error::Timeout(Duration::from_millis(10));
+        assert!(timeout.is(StandardError::Timeout));
+        assert_eq!(timeout.kind(), Some(StandardError::Timeout));
+        let remote = Error::Wamp(StandardError::Timeout.into());
+        assert!(remote.is(StandardError::Timeout));
+        assert_eq!(remote.kind(), Some(StandardError::Timeout));
+        let invalid = Error::InvalidUri(crate::protocol::UriError::Empty);
+        assert_eq!(invalid.kind(), Some(StandardError::InvalidUri));
+        let lost = Error::NotConnected(None);
+        assert_eq!(lost.kind(), None);
+        assert!(!lost.is(StandardError::Timeout));
+        let app = Error::Wamp(WampError::new(Uri::from_static("com.example.oops")));
+        assert_eq!(app.kind(), None);
     }
 }

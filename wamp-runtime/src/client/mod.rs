@@ -11,12 +11,15 @@
 //! usable from any task; concurrent calls are multiplexed on the one connection.
 
 mod builder;
+mod callee;
 mod driver;
 mod error;
+mod feed;
 mod join;
 mod outbound;
 mod requests;
 mod types;
+mod uri;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,18 +27,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use builder::{ReconnectPolicy, SessionBuilder};
+pub use callee::{Args, ArgsKw, IntoPayload, IntoResult, Kwargs};
 pub use error::{Error, StandardError, WampError};
 pub use requests::{
     CallFuture, CallRequest, ProgressiveCall, PublishRequest, RegisterRequest, Registration,
     StreamingCall, SubscribeRequest, Subscription,
 };
-pub use types::{CallResult, Event, Invocation, SessionState};
+#[cfg(feature = "test-util")]
+pub use types::ProgressReceiver;
+pub use types::{CallResult, Event, Invocation, Progressive, SessionState};
+pub use uri::{IntoUri, PendingUri};
 
 use crate::protocol::{options::role_has_feature, Id, Payload, Role, Uri, WelcomeDetails};
 use crate::serializer::Serializer;
 use driver::Command;
 
-/// What a callee handler returns: result arguments, or an error for the caller.
+/// What a callee handler returns in the common case: result arguments, or an error for
+/// the caller. Handlers may return any [`IntoResult`].
 pub type HandlerResult = Result<Payload, WampError>;
 
 /// A registered procedure's handler, type-erased.
@@ -129,31 +137,44 @@ impl Session {
     }
 
     /// Calls a procedure. Set arguments and options on the returned request, then
-    /// `.await` it (or turn it into a stream of progressive results).
-    pub fn call(&self, procedure: impl AsRef<str>) -> CallRequest {
-        CallRequest::new(self.clone(), procedure.as_ref())
+    /// `.await` it (or turn it into a stream of progressive results). The URI is text
+    /// (checked; an invalid one fails the call) or a [`Uri`] (see [`IntoUri`]).
+    pub fn call(&self, procedure: impl IntoUri) -> CallRequest {
+        CallRequest::new(self.clone(), procedure)
     }
 
-    /// Publishes an event. Set arguments and options, then `.await` it.
-    pub fn publish(&self, topic: impl AsRef<str>) -> PublishRequest {
-        PublishRequest::new(self.clone(), topic.as_ref())
+    /// Publishes an event. Set arguments and options, then `.await` it. The topic is text
+    /// or a [`Uri`] (see [`IntoUri`]).
+    pub fn publish(&self, topic: impl IntoUri) -> PublishRequest {
+        PublishRequest::new(self.clone(), topic)
     }
 
     /// Subscribes to a topic (or pattern). `.await` gives a [`Subscription`], a stream of
-    /// events.
-    pub fn subscribe(&self, topic: impl AsRef<str>) -> SubscribeRequest {
-        SubscribeRequest::new(self.clone(), topic.as_ref())
+    /// events. Text is checked against the rules of the match policy when awaited; a
+    /// [`Uri`] is taken as it is (see [`IntoUri`]).
+    pub fn subscribe(&self, topic: impl IntoUri) -> SubscribeRequest {
+        SubscribeRequest::new(self.clone(), topic)
     }
 
     /// Registers a procedure (or pattern) with an async handler. `.await` gives a
-    /// [`Registration`]; dropping it unregisters.
-    pub fn register<F, Fut>(&self, procedure: impl AsRef<str>, handler: F) -> RegisterRequest
+    /// [`Registration`]; dropping it unregisters. The URI is given as for
+    /// [`Session::subscribe`].
+    ///
+    /// The handler returns anything [`IntoResult`]: a [`HandlerResult`] (result arguments
+    /// or an error), a [`Payload`], `()`, or typed arguments ([`Args`], [`Kwargs`],
+    /// [`ArgsKw`]).
+    pub fn register<F, Fut>(&self, procedure: impl IntoUri, handler: F) -> RegisterRequest
     where
         F: Fn(Invocation) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = HandlerResult> + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoResult,
     {
-        let handler: Handler = Arc::new(move |inv| Box::pin(handler(inv)));
-        RegisterRequest::new(self.clone(), procedure.as_ref(), handler)
+        let handler: Handler = Arc::new(move |inv: Invocation| {
+            let serializer = inv.serializer;
+            let answer = handler(inv);
+            Box::pin(async move { answer.await.into_result(serializer) })
+        });
+        RegisterRequest::new(self.clone(), procedure, handler)
     }
 
     /// Leaves the realm: GOODBYE, wait for the router's GOODBYE, close the connection.

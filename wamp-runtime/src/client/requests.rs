@@ -9,49 +9,18 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use super::driver::{CallSink, Command, SubKey};
 use super::error::Error;
-use super::types::{CallResult, Event};
-use super::{Handler, Session};
+use super::feed::{feed, FeedReceiver, Next};
+use super::types::{CallResult, Event, Progressive};
+use super::uri::PendingUri;
+use super::{Handler, IntoUri, Session};
 use crate::protocol::*;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// URIs this thread validated last, most recent first.
-const RECENT_URIS: usize = 4;
-
-thread_local! {
-    static RECENT: std::cell::RefCell<[Option<Uri>; RECENT_URIS]> = const {
-        std::cell::RefCell::new([None, None, None, None])
-    };
-}
-
-/// A concrete URI for a call or publication. Programs call and publish the same few URIs
-/// over and over: the last few validated on this thread are reused (a string comparison
-/// and a reference count instead of validating and allocating every time).
-fn recent_uri(uri: &str) -> Result<Uri, crate::protocol::UriError> {
-    RECENT.with(|recent| {
-        let Ok(mut recent) = recent.try_borrow_mut() else {
-            return Uri::new(uri);
-        };
-        if let Some(i) = recent
-            .iter()
-            .position(|u| u.as_ref().is_some_and(|u| u.as_str() == uri))
-        {
-            recent[..=i].rotate_right(1);
-            if let Some(hit) = &recent[0] {
-                return Ok(hit.clone());
-            }
-        }
-        let fresh = Uri::new(uri)?;
-        recent.rotate_right(1);
-        recent[0] = Some(fresh.clone());
-        Ok(fresh)
-    })
-}
 
 fn add_args<A: Serialize + ?Sized>(
     session: &Session,
@@ -83,17 +52,19 @@ pub struct CallRequest {
     options: CallOptions,
     timeout: Option<Duration>,
     cancel_mode: CancelMode,
+    progress_buffer: usize,
 }
 
 impl CallRequest {
-    pub(crate) fn new(session: Session, procedure: &str) -> Self {
+    pub(crate) fn new(session: Session, procedure: impl IntoUri) -> Self {
         CallRequest {
             session,
-            procedure: recent_uri(procedure),
+            procedure: procedure.into_uri(UriKind::Concrete),
             payload: Ok(Payload::empty()),
             options: CallOptions::new(),
             timeout: None,
             cancel_mode: CancelMode::KillNoWait,
+            progress_buffer: ProgressiveCall::DEFAULT_BUFFER,
         }
     }
 
@@ -138,6 +109,14 @@ impl CallRequest {
         self
     }
 
+    /// How many progressive results may wait for [`CallRequest::progressive`]'s stream to
+    /// take them (default [`ProgressiveCall::DEFAULT_BUFFER`]); more are dropped and
+    /// counted (see [`ProgressiveCall`]). No effect on a call that is only awaited.
+    pub fn progress_buffer(mut self, results: usize) -> Self {
+        self.progress_buffer = results;
+        self
+    }
+
     /// Any other CALL option.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.options.insert(key, value);
@@ -170,23 +149,25 @@ impl CallRequest {
         })
     }
 
-    /// Asks for progressive results: a stream of results, the progressive ones first
-    /// ([`CallResult::is_progress`]), ending after the final one.
+    /// Asks for progressive results: a stream of [`Progressive::Progress`] items, then the
+    /// [`Progressive::Final`] one (or an error), then the end of the stream.
     pub fn progressive(self) -> ProgressiveCall {
         let timeout = self.timeout;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = feed(self.progress_buffer);
         match self.send(CallSink::Stream(tx)) {
             Ok(guard) => ProgressiveCall {
                 deadline: deadline(timeout),
                 rx: Some(rx),
                 guard: Some(guard),
                 error: None,
+                dropped: 0,
             },
             Err(e) => ProgressiveCall {
                 rx: None,
                 guard: None,
                 deadline: None,
                 error: Some(e),
+                dropped: 0,
             },
         }
     }
@@ -213,7 +194,7 @@ impl CallRequest {
         let procedure = self.procedure?;
         let first = self.payload?;
         let request = self.session.next_request();
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = oneshot::channel();
         let options = self.options.with_progress(true);
         let msg = Call {
             request,
@@ -225,7 +206,7 @@ impl CallRequest {
         self.session.send(Command::Call {
             request,
             msg,
-            reply: CallSink::Stream(tx),
+            reply: CallSink::Once(tx),
         })?;
         let guard = CancelGuard {
             session: self.session.clone(),
@@ -251,7 +232,7 @@ pub struct StreamingCall {
     procedure: Uri,
     options: CallOptions,
     request: Id,
-    rx: mpsc::UnboundedReceiver<Result<CallResult, Error>>,
+    rx: oneshot::Receiver<Result<CallResult, Error>>,
     guard: CancelGuard,
     timeout: Option<Duration>,
 }
@@ -287,15 +268,7 @@ impl StreamingCall {
         self.chunk(payload, false)?;
         let rx = &mut self.rx;
         let session = self.session.clone();
-        let wait = async {
-            loop {
-                match rx.recv().await {
-                    Some(Ok(r)) if r.is_progress() => continue,
-                    Some(result) => return result,
-                    None => return Err(session.not_connected()),
-                }
-            }
-        };
+        let wait = async { rx.await.unwrap_or_else(|_| Err(session.not_connected())) };
         final_result(wait, self.timeout, &mut self.guard).await
     }
 }
@@ -429,18 +402,39 @@ impl Drop for CancelGuard {
     }
 }
 
-/// A call's progressive results, then its final result. Dropping it early cancels the call.
+/// A call's progressive results, then its final result: a stream of
+/// `Result<Progressive<CallResult, CallResult>, Error>` that ends after the
+/// [`Progressive::Final`] item or an error. Dropping it early cancels the call.
+///
+/// Buffer: progressive results wait here until the stream takes them, up to
+/// [`CallRequest::progress_buffer`] of them ([`ProgressiveCall::DEFAULT_BUFFER`] by
+/// default). When the buffer is full, new progressive results are dropped and counted
+/// ([`ProgressiveCall::dropped`]): the session task that reads the connection serves every
+/// call and never waits for one slow reader. The final result (or the error) is never
+/// dropped and always comes after every progressive result that was kept.
 #[must_use = "streams do nothing unless polled"]
 pub struct ProgressiveCall {
-    rx: Option<mpsc::UnboundedReceiver<Result<CallResult, Error>>>,
+    rx: Option<FeedReceiver<CallResult, Result<CallResult, Error>>>,
     guard: Option<CancelGuard>,
     deadline: Option<(Duration, Pin<Box<Sleep>>)>,
     error: Option<Error>,
+    /// The count of dropped results once the feed is gone.
+    dropped: u64,
 }
 
 impl ProgressiveCall {
+    /// How many progressive results wait for the reader by default.
+    pub const DEFAULT_BUFFER: usize = 1024;
+
+    /// How many progressive results were dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.rx.as_ref().map_or(self.dropped, FeedReceiver::dropped)
+    }
+
     fn finish(&mut self, cancel: bool) {
-        self.rx = None;
+        if let Some(rx) = self.rx.take() {
+            self.dropped = rx.dropped();
+        }
         if let Some(mut g) = self.guard.take() {
             g.armed = cancel;
         }
@@ -448,7 +442,7 @@ impl ProgressiveCall {
 }
 
 impl Stream for ProgressiveCall {
-    type Item = Result<CallResult, Error>;
+    type Item = Result<Progressive<CallResult, CallResult>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Some(e) = self.error.take() {
@@ -468,17 +462,12 @@ impl Stream for ProgressiveCall {
         let Some(rx) = self.rx.as_mut() else {
             return Poll::Ready(None);
         };
-        match rx.poll_recv(cx) {
+        match rx.poll_next(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(r))) => {
-                if !r.is_progress() {
-                    self.finish(false);
-                }
-                Poll::Ready(Some(Ok(r)))
-            }
-            Poll::Ready(Some(Err(e))) => {
+            Poll::Ready(Some(Next::Item(r))) => Poll::Ready(Some(Ok(Progressive::Progress(r)))),
+            Poll::Ready(Some(Next::End(end))) => {
                 self.finish(false);
-                Poll::Ready(Some(Err(e)))
+                Poll::Ready(Some(end.map(Progressive::Final)))
             }
             Poll::Ready(None) => {
                 let err = self.guard.as_ref().map(|g| g.session.not_connected());
@@ -501,10 +490,10 @@ pub struct PublishRequest {
 }
 
 impl PublishRequest {
-    pub(crate) fn new(session: Session, topic: &str) -> Self {
+    pub(crate) fn new(session: Session, topic: impl IntoUri) -> Self {
         PublishRequest {
             session,
-            topic: recent_uri(topic),
+            topic: topic.into_uri(UriKind::Concrete),
             payload: Ok(Payload::empty()),
             options: PublishOptions::new(),
         }
@@ -640,17 +629,28 @@ impl IntoFuture for PublishRequest {
 #[must_use = "a subscription does nothing until it is awaited"]
 pub struct SubscribeRequest {
     session: Session,
-    topic: String,
+    /// Checked when awaited, once the match policy is known.
+    topic: PendingUri,
     options: SubscribeOptions,
+    buffer: usize,
 }
 
 impl SubscribeRequest {
-    pub(crate) fn new(session: Session, topic: &str) -> Self {
+    pub(crate) fn new(session: Session, topic: impl IntoUri) -> Self {
         SubscribeRequest {
             session,
-            topic: topic.to_owned(),
+            topic: topic.into_pending(),
             options: SubscribeOptions::new(),
+            buffer: Subscription::DEFAULT_BUFFER,
         }
+    }
+
+    /// How many events may wait for the [`Subscription`] stream to take them (default
+    /// [`Subscription::DEFAULT_BUFFER`]); more are dropped and counted (see
+    /// [`Subscription`]).
+    pub fn buffer(mut self, events: usize) -> Self {
+        self.buffer = events;
+        self
     }
 
     /// How the topic is matched (default exact).
@@ -681,9 +681,9 @@ impl IntoFuture for SubscribeRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
-            let topic = Uri::with_kind(&self.topic, policy.uri_kind())?;
+            let topic = self.topic.into_uri(policy.uri_kind())?;
             let local = self.session.next_local();
-            let (events_tx, events_rx) = mpsc::unbounded_channel();
+            let (events_tx, events_rx) = feed(self.buffer);
             let (tx, rx) = oneshot::channel();
             let key = SubKey { topic, policy };
             self.session.send(Command::Subscribe {
@@ -711,13 +711,20 @@ impl IntoFuture for SubscribeRequest {
 
 /// A subscription: a stream of events. Ends with an error item when the router revokes
 /// it or the session ends. Dropping it unsubscribes.
+///
+/// Buffer: events wait here until the stream takes them, up to
+/// [`SubscribeRequest::buffer`] of them ([`Subscription::DEFAULT_BUFFER`] by default).
+/// When the buffer is full, new events for this subscription are dropped and counted
+/// ([`Subscription::dropped`]): the session task that reads the connection serves every
+/// call and subscription and never waits for one slow reader, and the events kept are the
+/// oldest, in order. The item that ends the stream is never dropped.
 #[must_use = "streams do nothing unless polled"]
 pub struct Subscription {
     session: Session,
     id: Id,
     key: SubKey,
     local: u64,
-    events: mpsc::UnboundedReceiver<Result<Event, Error>>,
+    events: FeedReceiver<Event, Error>,
     active: bool,
 }
 
@@ -730,6 +737,14 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
+    /// How many events wait for the reader by default.
+    pub const DEFAULT_BUFFER: usize = 1024;
+
+    /// How many events were dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
     /// The router's subscription ID (shared by local subscriptions to the same topic).
     pub fn id(&self) -> Id {
         self.id
@@ -752,7 +767,12 @@ impl Subscription {
 impl Stream for Subscription {
     type Item = Result<Event, Error>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.poll_recv(cx)
+        self.events.poll_next(cx).map(|next| {
+            next.map(|next| match next {
+                Next::Item(event) => Ok(event),
+                Next::End(e) => Err(e),
+            })
+        })
     }
 }
 
@@ -772,16 +792,17 @@ impl Drop for Subscription {
 #[must_use = "a registration does nothing until it is awaited"]
 pub struct RegisterRequest {
     session: Session,
-    procedure: String,
+    /// Checked when awaited, once the match policy is known.
+    procedure: PendingUri,
     options: RegisterOptions,
     handler: Handler,
 }
 
 impl RegisterRequest {
-    pub(crate) fn new(session: Session, procedure: &str, handler: Handler) -> Self {
+    pub(crate) fn new(session: Session, procedure: impl IntoUri, handler: Handler) -> Self {
         RegisterRequest {
             session,
-            procedure: procedure.to_owned(),
+            procedure: procedure.into_pending(),
             options: RegisterOptions::new(),
             handler,
         }
@@ -829,7 +850,7 @@ impl IntoFuture for RegisterRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let policy = self.options.match_policy().unwrap_or(MatchPolicy::Exact);
-            let procedure = Uri::with_kind(&self.procedure, policy.uri_kind())?;
+            let procedure = self.procedure.into_uri(policy.uri_kind())?;
             let local = self.session.next_local();
             let (tx, rx) = oneshot::channel();
             self.session.send(Command::Register {
@@ -902,29 +923,5 @@ impl Drop for Registration {
                 reply: None,
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::recent_uri;
-
-    #[test]
-    fn recent_uris_are_reused_and_still_validated() {
-        let names = [
-            "a.one", "a.two", "a.three", "a.four", "a.five", "a.one", "a.five",
-        ];
-        for _ in 0..3 {
-            for name in names {
-                assert_eq!(recent_uri(name).expect("valid").as_str(), name);
-            }
-        }
-        // Invalid ones are refused every time, never remembered.
-        for _ in 0..2 {
-            assert!(recent_uri("a..b").is_err());
-            assert!(recent_uri("").is_err());
-            assert!(recent_uri("a b").is_err());
-        }
-        assert_eq!(recent_uri("a.one").expect("valid").as_str(), "a.one");
     }
 }

@@ -3,6 +3,11 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::callee::encode_failure;
 use super::driver::Command;
 use super::error::WampError;
 use crate::protocol::{
@@ -34,6 +39,64 @@ impl CallResult {
     /// The keyword results as a Rust type.
     pub fn kwargs<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
         self.payload.kwargs()
+    }
+}
+
+/// One item of a call's progressive results: a progressive result, or the final one. The
+/// two may have different types (typed code maps them with [`Progressive::map_progress`]
+/// and [`Progressive::map_final`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progressive<P, R> {
+    /// A progressive result: more follow.
+    Progress(P),
+    /// The final result: the last item.
+    Final(R),
+}
+
+impl<P, R> Progressive<P, R> {
+    /// Whether this is the final result.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Progressive::Final(_))
+    }
+
+    /// Whether this is a progressive result.
+    pub fn is_progress(&self) -> bool {
+        matches!(self, Progressive::Progress(_))
+    }
+
+    /// Converts a progressive result, leaves the final one.
+    pub fn map_progress<Q>(self, f: impl FnOnce(P) -> Q) -> Progressive<Q, R> {
+        match self {
+            Progressive::Progress(p) => Progressive::Progress(f(p)),
+            Progressive::Final(r) => Progressive::Final(r),
+        }
+    }
+
+    /// Converts the final result, leaves progressive ones.
+    pub fn map_final<S>(self, f: impl FnOnce(R) -> S) -> Progressive<P, S> {
+        match self {
+            Progressive::Progress(p) => Progressive::Progress(p),
+            Progressive::Final(r) => Progressive::Final(f(r)),
+        }
+    }
+
+    /// The final result, if this is it.
+    pub fn into_final(self) -> Option<R> {
+        match self {
+            Progressive::Final(r) => Some(r),
+            Progressive::Progress(_) => None,
+        }
+    }
+}
+
+impl<P, R, E> Progressive<Result<P, E>, Result<R, E>> {
+    /// Turns an item whose progress and final conversions can fail into a result: what a
+    /// typed stream yields after `map_progress(|r| r.args())` and `map_final(...)`.
+    pub fn transpose(self) -> Result<Progressive<P, R>, E> {
+        match self {
+            Progressive::Progress(p) => p.map(Progressive::Progress),
+            Progressive::Final(r) => r.map(Progressive::Final),
+        }
     }
 }
 
@@ -78,12 +141,49 @@ pub struct Invocation {
     /// INVOCATION.Details (caller identity when disclosed, receive_progress, ...).
     pub details: InvocationDetails,
     pub(crate) serializer: Serializer,
-    pub(crate) commands: super::driver::Commands,
+    /// Where progressive results go.
+    progress_to: ProgressTo,
     /// Further input chunks, when the caller streams its arguments.
     pub(crate) chunks: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>>,
+    /// One permit per progressive result that may be on its way to the connection; only
+    /// when the caller asked for progressive results.
+    progress_slots: Option<Arc<Semaphore>>,
 }
 
 impl Invocation {
+    /// How many progressive results of one invocation may wait to be written to the
+    /// connection (see [`Invocation::send_progress`]).
+    pub const PROGRESS_QUEUE: usize = 64;
+
+    /// An invocation as the session hands it to a handler.
+    #[allow(clippy::too_many_arguments)] // the invocation's parts, each named once
+    pub(crate) fn new(
+        request: Id,
+        registration: Id,
+        procedure: Uri,
+        payload: Payload,
+        details: InvocationDetails,
+        serializer: Serializer,
+        commands: super::driver::Commands,
+        chunks: Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>,
+    ) -> Self {
+        let progress_slots = details
+            .receive_progress()
+            .unwrap_or(false)
+            .then(|| Arc::new(Semaphore::new(Self::PROGRESS_QUEUE)));
+        Invocation {
+            request,
+            registration,
+            procedure,
+            payload,
+            details,
+            serializer,
+            progress_to: ProgressTo::Session(commands),
+            chunks: tokio::sync::Mutex::new(chunks),
+            progress_slots,
+        }
+    }
+
     /// The positional arguments as a Rust type.
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
         self.payload.args()
@@ -135,35 +235,148 @@ impl Invocation {
             .map_err(|e| encode_failure(&e))
     }
 
-    /// Sends a progressive result. Ignored when the caller did not ask for progress (the
-    /// spec forbids sending it then) or the invocation has been interrupted. Returns
-    /// whether it was sent.
-    pub fn progress(&self, payload: Payload) -> bool {
-        if !self.wants_progress() {
+    /// The serializer the session encodes with (what [`Invocation::result`] uses).
+    pub fn serializer(&self) -> Serializer {
+        self.serializer
+    }
+
+    /// Sends a progressive result, waiting while [`Invocation::PROGRESS_QUEUE`] of this
+    /// invocation's progressive results are still on their way to the connection (a slow
+    /// connection slows the handler down instead of filling memory). Returns whether it
+    /// was sent: `false` when the caller did not ask for progressive results (the spec
+    /// forbids sending them then) or the session is over.
+    pub async fn send_progress(&self, payload: Payload) -> bool {
+        let Some(slots) = &self.progress_slots else {
             return false;
-        }
-        let msg = Yield {
-            request: self.request,
-            options: YieldOptions::new().with_progress(true),
-            payload,
         };
-        self.commands
-            .send(Command::InvocationProgress {
-                request: self.request,
-                msg: msg.into(),
-            })
-            .is_ok()
+        match slots.clone().acquire_owned().await {
+            Ok(slot) => self.send_progress_in(slot, payload),
+            Err(_) => false,
+        }
+    }
+
+    /// Sends a progressive result without waiting: when
+    /// [`Invocation::PROGRESS_QUEUE`] of this invocation's progressive results are still
+    /// on their way to the connection, this one is dropped. Returns whether it was sent:
+    /// `false` when it was dropped, when the caller did not ask for progressive results
+    /// (the spec forbids sending them then) or the session is over. Use
+    /// [`Invocation::send_progress`] to wait for room instead.
+    pub fn progress(&self, payload: Payload) -> bool {
+        let Some(slots) = &self.progress_slots else {
+            return false;
+        };
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => self.send_progress_in(slot, payload),
+            Err(_) => false,
+        }
+    }
+
+    /// Hands a progressive result to the session with its slot, freed once written.
+    fn send_progress_in(&self, slot: OwnedSemaphorePermit, payload: Payload) -> bool {
+        match &self.progress_to {
+            ProgressTo::Session(commands) => {
+                let msg = Yield {
+                    request: self.request,
+                    options: YieldOptions::new().with_progress(true),
+                    payload,
+                };
+                commands
+                    .send(Command::InvocationProgress {
+                        request: self.request,
+                        msg: msg.into(),
+                        slot,
+                    })
+                    .is_ok()
+            }
+            #[cfg(feature = "test-util")]
+            ProgressTo::Test(tx) => tx.send((payload, slot)).is_ok(),
+        }
     }
 }
 
-fn encode_failure(e: &crate::protocol::EncodeError) -> WampError {
-    WampError::with_payload(
-        Uri::from_static("wamp.error.runtime_error"),
-        Payload::from_values(
-            vec![format!("the callee could not encode its result: {e}").into()],
-            Default::default(),
-        ),
-    )
+/// Where an invocation's progressive results go.
+#[derive(Debug)]
+enum ProgressTo {
+    /// To the session's task, which writes them.
+    Session(super::driver::Commands),
+    /// To a test's [`ProgressReceiver`].
+    #[cfg(feature = "test-util")]
+    Test(tokio::sync::mpsc::UnboundedSender<(Payload, OwnedSemaphorePermit)>),
+}
+
+#[cfg(feature = "test-util")]
+impl Invocation {
+    /// An invocation made by a test, without a session or a router: for testing handlers
+    /// and generated callee glue. The request and registration IDs are 1, the serializer
+    /// is MessagePack (what [`Invocation::result`] encodes with), and there is no further
+    /// input ([`Invocation::next_chunk`] is `None`). Progressive results (only when
+    /// `details` asks for them, as from a real caller) go to the [`ProgressReceiver`],
+    /// with the same bound as in a session: taking one from the receiver is what makes
+    /// room for the next (see [`Invocation::send_progress`]).
+    pub fn for_test(
+        procedure: Uri,
+        payload: Payload,
+        details: InvocationDetails,
+    ) -> (Invocation, ProgressReceiver) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress_slots = details
+            .receive_progress()
+            .unwrap_or(false)
+            .then(|| Arc::new(Semaphore::new(Self::PROGRESS_QUEUE)));
+        let invocation = Invocation {
+            request: Id::MIN,
+            registration: Id::MIN,
+            procedure,
+            payload,
+            details,
+            serializer: Serializer::MsgPack,
+            progress_to: ProgressTo::Test(tx),
+            chunks: tokio::sync::Mutex::new(None),
+            progress_slots,
+        };
+        (invocation, ProgressReceiver { rx })
+    }
+}
+
+/// The progressive results an [`Invocation::for_test`] sent, in order. A stream of
+/// payloads that ends when the invocation is dropped.
+#[cfg(feature = "test-util")]
+#[derive(Debug)]
+pub struct ProgressReceiver {
+    rx: tokio::sync::mpsc::UnboundedReceiver<(Payload, OwnedSemaphorePermit)>,
+}
+
+#[cfg(feature = "test-util")]
+impl ProgressReceiver {
+    /// The next progressive result; `None` once the invocation is gone and every result
+    /// was taken.
+    pub async fn recv(&mut self) -> Option<Payload> {
+        self.rx.recv().await.map(|(payload, _slot)| payload)
+    }
+
+    /// The next progressive result if one was sent, without waiting.
+    pub fn try_recv(&mut self) -> Option<Payload> {
+        self.rx.try_recv().ok().map(|(payload, _slot)| payload)
+    }
+
+    /// Every progressive result sent so far.
+    pub fn drain(&mut self) -> Vec<Payload> {
+        std::iter::from_fn(|| self.try_recv()).collect()
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl futures_util::Stream for ProgressReceiver {
+    type Item = Payload;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Payload>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|next| next.map(|(payload, _slot)| payload))
+    }
 }
 
 /// Where a session is in its life.
@@ -178,4 +391,87 @@ pub enum SessionState {
     Reconnecting(u32),
     /// The session left (or was closed by the router) and is over.
     Closed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::client::driver::Commands;
+    use crate::client::outbound::Outbound;
+    use crate::protocol::Dict;
+
+    /// An invocation whose session task never runs: its commands stay queued.
+    fn stalled_invocation(
+        receive_progress: bool,
+    ) -> (Invocation, mpsc::UnboundedReceiver<Command>) {
+        let (ours, _theirs) = crate::transport::memory::pair();
+        let (writer, _reader) = crate::transport::split(ours);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let commands = Commands::new(tx, Arc::new(Outbound::new(writer)));
+        let mut details = InvocationDetails::new();
+        if receive_progress {
+            details = details.with_receive_progress(true);
+        }
+        let inv = Invocation::new(
+            Id::MIN,
+            Id::MIN,
+            Uri::from_static("com.example.p"),
+            Payload::empty(),
+            details,
+            Serializer::Json,
+            commands,
+            None,
+        );
+        (inv, rx)
+    }
+
+    fn chunk(i: usize) -> Payload {
+        Payload::from_values(vec![(i as u64).into()], Dict::new())
+    }
+
+    #[tokio::test]
+    async fn progress_is_bounded_per_invocation() {
+        let (inv, mut queued) = stalled_invocation(true);
+        for i in 0..Invocation::PROGRESS_QUEUE {
+            assert!(inv.progress(chunk(i)), "progress {i}");
+        }
+        // Full: the non-blocking form drops and says so, the async one waits.
+        assert!(!inv.progress(chunk(99)));
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(50), inv.send_progress(chunk(100)));
+        assert!(
+            waiting.await.is_err(),
+            "send_progress waits while the queue is full"
+        );
+        // The session writes one: there is room for one more.
+        let first = queued.recv().await;
+        assert!(matches!(first, Some(Command::InvocationProgress { .. })));
+        drop(first);
+        let sent = tokio::time::timeout(Duration::from_secs(1), inv.send_progress(chunk(101)));
+        assert_eq!(sent.await, Ok(true));
+        assert!(!inv.progress(chunk(102)), "full again");
+        let mut n = 0;
+        while let Ok(cmd) = queued.try_recv() {
+            assert!(matches!(cmd, Command::InvocationProgress { .. }));
+            n += 1;
+        }
+        assert_eq!(
+            n,
+            Invocation::PROGRESS_QUEUE,
+            "63 left from the first round, then #101"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_progress_unless_the_caller_asked_for_it() {
+        let (inv, mut queued) = stalled_invocation(false);
+        assert!(!inv.progress(chunk(1)));
+        assert!(!inv.send_progress(chunk(2)).await);
+        assert!(queued.try_recv().is_err());
+    }
 }

@@ -159,8 +159,18 @@ const fn byte_classes(strict: bool) -> [u8; 256] {
 }
 
 /// A URI that passed the loose rules for its kind. Cheap to clone.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Uri(std::sync::Arc<str>);
+///
+/// Equality, hashing and ordering are by the URI's text, however it is held.
+#[derive(Clone)]
+pub struct Uri(Repr);
+
+/// Where the text lives: in the program (a `const` URI, no allocation, cloned by copy) or
+/// on the heap, shared by the clones.
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    Shared(std::sync::Arc<str>),
+}
 
 impl Uri {
     /// Validates a concrete URI with the loose rules.
@@ -172,60 +182,102 @@ impl Uri {
     pub fn with_kind(uri: impl AsRef<str>, kind: UriKind) -> Result<Uri, UriError> {
         let uri = uri.as_ref();
         validate(uri, UriRules::Loose, kind)?;
-        Ok(Uri(uri.into()))
+        Ok(Uri(Repr::Shared(uri.into())))
     }
 
-    /// Wraps a string without checking it. For URIs that are known to be valid.
-    pub fn from_static(uri: &'static str) -> Uri {
-        Uri(uri.into())
+    /// Wraps a string without checking it, for URIs known to be valid. Usable in `const`
+    /// items and costs no allocation:
+    ///
+    /// ```
+    /// use wamp::Uri;
+    /// const ADD: Uri = Uri::from_static("com.example.add");
+    /// assert_eq!(ADD.as_str(), "com.example.add");
+    /// ```
+    pub const fn from_static(uri: &'static str) -> Uri {
+        Uri(Repr::Static(uri))
     }
 
     /// The URI as a string slice.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Uri {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Uri {}
+
+impl PartialOrd for Uri {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Uri {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Uri {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
 impl fmt::Debug for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl AsRef<str> for Uri {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Uri {
+    fn borrow(&self) -> &str {
+        self.as_str()
     }
 }
 
 impl std::ops::Deref for Uri {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl PartialEq<str> for Uri {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Uri {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl serde::Serialize for Uri {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -282,6 +334,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn static_and_shared_uris_compare_hash_and_order_by_text() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        const STATIC: Uri = Uri::from_static("com.example.b");
+        let shared = Uri::new("com.example.b").expect("valid");
+        let hash = |u: &Uri| {
+            let mut h = DefaultHasher::new();
+            u.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(STATIC, shared);
+        assert_eq!(hash(&STATIC), hash(&shared));
+        assert_eq!(STATIC.cmp(&shared), std::cmp::Ordering::Equal);
+        let a = Uri::new("com.example.a").expect("valid");
+        let c = Uri::from_static("com.example.c");
+        assert!(a < STATIC && STATIC < c && a < shared && shared < c);
+        assert_ne!(a, STATIC);
+        // Lookups by text in maps keyed by URIs.
+        let map: std::collections::HashMap<Uri, u8> = [(shared.clone(), 1)].into();
+        assert_eq!(map.get("com.example.b"), Some(&1));
+        assert_eq!(map.get(&STATIC), Some(&1));
+        assert_eq!(
+            format!("{STATIC} {STATIC:?}"),
+            "com.example.b \"com.example.b\""
+        );
+        assert_eq!(&*STATIC.clone(), "com.example.b");
     }
 
     #[test]
