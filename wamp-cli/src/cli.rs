@@ -237,6 +237,44 @@ pub enum CodegenCommand {
     /// Check contracts: every problem on stderr as FILE:LINE:COL: error: MESSAGE.
     #[command(after_help = CODEGEN_AFTER_HELP)]
     Check(CheckArgs),
+    /// Compare two versions of a contract: every change with its level and a rollout hint.
+    #[command(after_help = DIFF_AFTER_HELP)]
+    Diff(DiffArgs),
+}
+
+const DIFF_AFTER_HELP: &str = "\
+Levels: breaking (a deployed peer breaks), warning (safe on the wire, but some peer may need
+attention), info. A procedure's inputs are written by callers and read by the callee, its
+outputs the reverse; topics fan out to unknown subscribers, so only optional-field changes are
+safe there.
+
+  wamp codegen diff old/calc.wamp.toml calc.wamp.toml
+  wamp codegen diff --against origin/main contracts/calc.wamp.toml   # OLD read from git
+
+Exit status: 1 if any change is breaking, 0 otherwise, 2 if either contract is invalid.";
+
+/// How `wamp codegen diff` prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// One line per change.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `wamp codegen diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// OLD and NEW contract files (only NEW with --against).
+    #[arg(required = true, num_args = 1..=2, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Read OLD from this git revision (the same path as NEW, imports included).
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 const CODEGEN_AFTER_HELP: &str = "\

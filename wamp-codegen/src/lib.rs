@@ -18,6 +18,7 @@
 //!
 //! and in the crate: `wamp::include_contracts!();` (one `pub mod` per contract).
 
+pub mod diff;
 pub mod model;
 pub mod source;
 
@@ -97,7 +98,35 @@ impl Loaded {
 /// Never fails: unreadable files, syntax errors and invalid contracts all become
 /// diagnostics in the result.
 pub fn load<P: AsRef<Path>>(files: &[P]) -> Loaded {
+    load_from(files, &Disk)
+}
+
+/// Where contract files are read from: the disk, or elsewhere (a git revision for
+/// `wamp codegen diff --against`).
+pub trait FileSystem {
+    /// A path that is the same for every way of naming the file (it detects import cycles
+    /// and files imported twice).
+    fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf>;
+    /// The file's text.
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+}
+
+/// The disk.
+pub struct Disk;
+
+impl FileSystem for Disk {
+    fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf> {
+        std::fs::canonicalize(path)
+    }
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// [`load`] reading from `fs`.
+pub fn load_from<P: AsRef<Path>>(files: &[P], fs: &dyn FileSystem) -> Loaded {
     let mut loader = Loader {
+        fs,
         sources: Sources::default(),
         diags: Diagnostics::default(),
         bundle: Bundle::default(),
@@ -118,7 +147,8 @@ pub fn load<P: AsRef<Path>>(files: &[P]) -> Loaded {
     }
 }
 
-struct Loader {
+struct Loader<'f> {
+    fs: &'f dyn FileSystem,
     sources: Sources,
     diags: Diagnostics,
     bundle: Bundle,
@@ -128,14 +158,14 @@ struct Loader {
     stack: Vec<(PathBuf, String)>,
 }
 
-impl Loader {
+impl Loader<'_> {
     /// Reads one file and its imports; returns the contract's name.
     fn visit(&mut self, path: &Path, name: String, from: Option<Span>) -> Option<String> {
         let report = |diags: &mut Diagnostics, msg: String| match from {
             Some(span) => diags.error(span, msg),
             None => diags.error_nowhere(msg),
         };
-        let canonical = match std::fs::canonicalize(path) {
+        let canonical = match self.fs.canonicalize(path) {
             Ok(p) => p,
             Err(e) => {
                 let what = if from.is_some() {
@@ -162,7 +192,7 @@ impl Loader {
         if let Some(done) = self.done.get(&canonical) {
             return done.clone();
         }
-        let text = match std::fs::read_to_string(path) {
+        let text = match self.fs.read(&canonical) {
             Ok(t) => t,
             Err(e) => {
                 report(&mut self.diags, format!("cannot read {name}: {e}"));

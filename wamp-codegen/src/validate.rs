@@ -502,8 +502,12 @@ fn fields_ok(
     diags: &mut Diagnostics,
 ) {
     let mut seen: Vec<(String, String, Span)> = Vec::new();
-    for f in fields {
-        let fpath = format!("{path}.{}", f.name.name);
+    for (i, f) in fields.iter().enumerate() {
+        let fpath = if named {
+            format!("{path}.{}", f.name.name)
+        } else {
+            format!("{path}[{i}]")
+        };
         if named {
             seen.push((
                 names::snake(&f.name.name),

@@ -10,6 +10,7 @@ pub fn run(command: CodegenCommand) -> Result<(), Failure> {
     match command {
         CodegenCommand::Generate(args) => generate(args),
         CodegenCommand::Check(args) => check(args),
+        CodegenCommand::Diff(args) => super::codegen_diff::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod codegen;
+pub mod codegen_diff;
 pub mod publish;
 pub mod register;
 pub mod router;
