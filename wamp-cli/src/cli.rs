@@ -240,6 +240,25 @@ pub enum CodegenCommand {
     /// Compare two versions of a contract: every change with its level and a rollout hint.
     #[command(after_help = DIFF_AFTER_HELP)]
     Diff(DiffArgs),
+    /// Print the JSON Schema of a contract's payloads (types in $defs; x-wamp-procedures,
+    /// x-wamp-topics, x-wamp-errors give each payload's args and kwargs).
+    #[command(name = "json-schema", after_help = CODEGEN_AFTER_HELP)]
+    JsonSchema(ExportArgs),
+    /// Print an AsyncAPI 3.0 document of a contract (x-wamp-* extensions for progressive
+    /// results, cancel modes, error URIs, args/kwargs).
+    #[command(after_help = CODEGEN_AFTER_HELP)]
+    Asyncapi(ExportArgs),
+}
+
+/// `wamp codegen json-schema` and `wamp codegen asyncapi`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The contract file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
 }
 
 const DIFF_AFTER_HELP: &str = "\

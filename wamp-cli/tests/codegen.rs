@@ -149,3 +149,42 @@ fn diff_against_a_git_revision() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn json_schema_and_asyncapi_exports() {
+    let out = wamp(&["codegen", "json-schema", &schema("calculator.wamp.toml")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        doc["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(doc["$defs"]["geo.Point"]["properties"]["x"].is_object());
+    assert_eq!(
+        doc["x-wamp-procedures"]["divide"]["errors"][0],
+        "com.example.calc.error.divide_by_zero"
+    );
+
+    let out = wamp(&["codegen", "asyncapi", &schema("jobs.wamp.toml")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["asyncapi"], "3.0.0");
+    let run = &doc["operations"]["call_run"];
+    assert_eq!(run["action"], "send");
+    assert_eq!(run["x-wamp-cancel"], "kill");
+    assert_eq!(run["x-wamp-progressive"], true);
+    assert_eq!(run["x-wamp-invoke"], "roundrobin");
+    let finished = &doc["channels"]["finished"];
+    assert_eq!(finished["address"], "com.example.jobs.job.{id}.finished");
+    assert!(finished["parameters"]["id"].is_object());
+}

@@ -19,6 +19,7 @@
 //! and in the crate: `wamp::include_contracts!();` (one `pub mod` per contract).
 
 pub mod diff;
+pub mod export;
 pub mod model;
 pub mod source;
 

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use crate::cli::{CheckArgs, CodegenCommand, GenerateArgs};
+use crate::cli::{CheckArgs, CodegenCommand, ExportArgs, GenerateArgs};
 use crate::exit::{Failure, USAGE};
 
 /// Runs a codegen subcommand.
@@ -11,6 +11,8 @@ pub fn run(command: CodegenCommand) -> Result<(), Failure> {
         CodegenCommand::Generate(args) => generate(args),
         CodegenCommand::Check(args) => check(args),
         CodegenCommand::Diff(args) => super::codegen_diff::run(args),
+        CodegenCommand::JsonSchema(args) => export(args, wamp_codegen::export::json_schema),
+        CodegenCommand::Asyncapi(args) => export(args, wamp_codegen::export::asyncapi),
     }
 }
 
@@ -28,6 +30,15 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
     report(&wamp_codegen::load(&args.files))
 }
 
+fn export(
+    args: ExportArgs,
+    make: fn(&wamp_codegen::model::Bundle) -> serde_json::Value,
+) -> Result<(), Failure> {
+    let loaded = wamp_codegen::load(&[&args.file]);
+    report(&loaded)?;
+    write(args.out.as_deref(), format!("{:#}\n", make(&loaded.bundle)))
+}
+
 fn generate(args: GenerateArgs) -> Result<(), Failure> {
     let loaded = wamp_codegen::load(&args.files);
     report(&loaded)?;
@@ -35,7 +46,11 @@ fn generate(args: GenerateArgs) -> Result<(), Failure> {
         .runtime_path(&args.runtime_path)
         .render(&loaded)
         .map_err(|e| Failure::usage(e.to_string()))?;
-    match &args.out {
+    write(args.out.as_deref(), code)
+}
+
+fn write(out: Option<&std::path::Path>, code: String) -> Result<(), Failure> {
+    match out {
         Some(path) => std::fs::write(path, code)
             .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display()))),
         None => std::io::stdout()
