@@ -73,3 +73,23 @@ fn the_runtime_path_is_configurable() {
     assert!(code.contains("::wamp_runtime::Session"));
     assert!(!code.contains("::wamp::"));
 }
+
+#[test]
+fn the_runtime_meta_api_is_up_to_date() {
+    // wamp-runtime ships the client generated from wamp_meta.wamp.toml (as `crate::...`),
+    // committed so that the runtime builds without code generation. Regenerate it with
+    // `wamp codegen generate schemas/wamp_meta.wamp.toml --runtime-path crate
+    //  -o wamp-runtime/src/meta/generated.rs`.
+    let fresh = wamp_codegen::configure()
+        .runtime_path("crate")
+        .generate(&[schemas().join("wamp_meta.wamp.toml")])
+        .expect("valid");
+    let committed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wamp-runtime/src/meta/generated.rs"),
+    )
+    .expect("read");
+    assert!(
+        fresh == committed,
+        "wamp-runtime/src/meta/generated.rs is out of date; regenerate it (see this test)"
+    );
+}

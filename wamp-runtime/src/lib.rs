@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod meta;
 pub mod protocol;
 pub mod router;
 pub mod serializer;

@@ -134,9 +134,6 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     }
 
     let mut request = quote!(self.session.call(uri::#uri_const));
-    if !p.input.args.is_empty() {
-        request = quote!(#request.args(&(#(#arg_values,)*)));
-    }
     if let Some(ms) = p.timeout_ms {
         request = quote!(#request.timeout(::core::time::Duration::from_millis(#ms)));
     }
@@ -147,6 +144,50 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
             Cancel::KillNoWait => quote!(KillNoWait),
         };
         request = quote!(#request.cancel_mode(#rt::protocol::CancelMode::#mode));
+    }
+    // Absent trailing optional arguments are left out of the list (not sent as null):
+    // the positional list is as long as the last argument given.
+    let required = p
+        .input
+        .args
+        .iter()
+        .take_while(|f| !f.ty.expr.is_optional())
+        .count();
+    let mut prelude = TokenStream::new();
+    if p.input.args.len() > required {
+        let idents: Vec<Ident> = p
+            .input
+            .args
+            .iter()
+            .map(|f| names::ident(&names::snake(&f.name.name)))
+            .collect();
+        for (ident, value) in idents.iter().zip(&arg_values) {
+            if *ident != value.to_string() {
+                prelude.extend(quote!(let #ident = #value;));
+            }
+        }
+        let mut chain = {
+            let prefix = &idents[..required];
+            if prefix.is_empty() {
+                quote!(request)
+            } else {
+                quote!(request.args(&(#(&#prefix,)*)))
+            }
+        };
+        for end in required + 1..=idents.len() {
+            let prefix = &idents[..end];
+            let last = &idents[end - 1];
+            chain = quote! {
+                if #last.is_some() { request.args(&(#(&#prefix,)*)) } else { #chain }
+            };
+        }
+        prelude.extend(quote! {
+            let request = #request;
+            let request = #chain;
+        });
+        request = TokenStream::new();
+    } else if !p.input.args.is_empty() {
+        request = quote!(#request.args(&(#(#arg_values,)*)));
     }
     let (kw_field, kw_init, kw_apply) = if p.input.kwargs.is_empty() {
         (TokenStream::new(), TokenStream::new(), quote!(self.request))
@@ -159,6 +200,11 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         )
     };
 
+    let request_field = if request.is_empty() {
+        quote!(request,)
+    } else {
+        quote!(request: #request,)
+    };
     let mut docs = meta_docs(&p.meta);
     docs.extend(doc_attrs(Some(&format!(
         "\nCalls `{}`; set options on the returned [`{builder}`], then `.await` it.",
@@ -167,8 +213,9 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     let method_tokens = quote! {
         #docs
         pub fn #method(&self, #(#params),*) -> #builder {
+            #prelude
             #builder {
-                request: #request,
+                #request_field
                 #kw_init
             }
         }
