@@ -10,6 +10,7 @@
 
 mod cbor;
 mod json;
+mod lenient;
 mod msgpack;
 
 use std::ops::Range;
@@ -207,7 +208,10 @@ impl Serializer {
         let result = match self {
             Serializer::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
             Serializer::MsgPack => rmp_serde::from_slice(bytes).map_err(|e| e.to_string()),
-            Serializer::Cbor => ciborium::from_reader(bytes).map_err(|e| e.to_string()),
+            // Through `Lenient`: an integer reads as a float, as it does in JSON and MessagePack.
+            Serializer::Cbor => ciborium::from_reader::<lenient::Read<T>, _>(bytes)
+                .map(|r| r.0)
+                .map_err(|e| e.to_string()),
         };
         result.map_err(|reason| DecodeError::Malformed {
             format: self.name(),
