@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch, OwnedMutexGuard};
 use super::error::{Error, WampError};
 use super::feed::FeedSender;
 use super::outbound::{Outbound, Writer};
-use super::types::{CallResult, Event, Invocation, SessionState};
+use super::types::{CallResult, EndReason, Event, Invocation, SessionState};
 use super::Handler;
 use crate::protocol::id::OwnIdMap;
 use crate::protocol::*;
@@ -65,7 +65,9 @@ impl CallSink {
 }
 /// Where a subscription's events go (those its buffer has no room for are dropped), then
 /// why it ended.
-pub(crate) type EventSink = FeedSender<Event, Error>;
+pub(crate) type EventSink = FeedSender<Event, EndReason>;
+/// Where a registration's end is told: `None` while it is active.
+pub(crate) type EndSignal = watch::Sender<Option<EndReason>>;
 /// The answer to a SUBSCRIBE or REGISTER: the router's ID.
 pub(crate) type IdReply = oneshot::Sender<Result<Id, Error>>;
 /// The answer to an UNSUBSCRIBE or UNREGISTER.
@@ -108,6 +110,7 @@ pub(crate) enum Command {
         procedure: Uri,
         options: RegisterOptions,
         handler: Handler,
+        end: EndSignal,
         reply: IdReply,
     },
     Unregister {
@@ -159,6 +162,7 @@ struct Registration {
     procedure: Uri,
     options: RegisterOptions,
     handler: Handler,
+    end: EndSignal,
 }
 
 struct PendingRegister {
@@ -316,8 +320,13 @@ impl Driver {
     }
 
     pub(crate) async fn run(mut self) {
+        // A connection lost while subscribing and registering again after a reconnect.
+        let mut lost_restoring = None;
         let exit = loop {
-            let exit = self.run_inner().await;
+            let exit = match lost_restoring.take() {
+                Some(reason) => Exit::Lost(reason),
+                None => self.run_inner().await,
+            };
             let reason = match exit {
                 Exit::Lost(reason) if self.reconnect.is_some() && self.leaving.is_none() => reason,
                 other => break other,
@@ -328,7 +337,7 @@ impl Driver {
                 break exit;
             }
             if let Err(e) = self.restore().await {
-                break Exit::Lost(format!("connection lost: {e}"));
+                lost_restoring = Some(format!("connection lost: {e}"));
             }
         };
         let reason = match &exit {
@@ -422,28 +431,16 @@ impl Driver {
                     attempt - 1
                 )));
             }
+            // Disconnected during the delay (with why), Reconnecting during the attempt.
             let delay = policy.delay(attempt);
-            self.state.send_replace(SessionState::Reconnecting(attempt));
             tracing::info!(attempt, ?delay, %reason, "reconnecting");
-            let attempt_fut = async {
-                tokio::time::sleep(delay).await;
-                connect().await
-            };
-            tokio::pin!(attempt_fut);
-            let outcome = loop {
-                tokio::select! {
-                    result = &mut attempt_fut => break result,
-                    command = self.commands.recv() => match command {
-                        Some(cmd) => {
-                            let exit = self.offline_command(cmd);
-                            self.outbound.command_handled();
-                            if let Some(exit) = exit {
-                                return Some(exit);
-                            }
-                        }
-                        None => return Some(Exit::Left),
-                    },
-                }
+            if let Err(exit) = self.offline_while(tokio::time::sleep(delay)).await {
+                return Some(exit);
+            }
+            self.state.send_replace(SessionState::Reconnecting(attempt));
+            let outcome = match self.offline_while(connect()).await {
+                Ok(outcome) => outcome,
+                Err(exit) => return Some(exit),
             };
             match outcome {
                 Ok((transport, welcome)) => {
@@ -466,8 +463,33 @@ impl Driver {
                 }
                 Err(e) => {
                     reason = e.to_string();
-                    tracing::warn!(attempt, error = %e, "reconnection attempt failed");
+                    // Expected while the router is away, and in the session's state: not a warning.
+                    tracing::info!(attempt, error = %e, "reconnection attempt failed");
+                    self.state.send_replace(SessionState::Disconnected(format!(
+                        "reconnection attempt {attempt} failed: {e}"
+                    )));
                 }
+            }
+        }
+    }
+
+    /// Waits for `fut` while serving commands as [`Driver::offline_command`] does. `Err`
+    /// when the session is over instead (left, every handle gone).
+    async fn offline_while<F: std::future::Future>(&mut self, fut: F) -> Result<F::Output, Exit> {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                output = &mut fut => return Ok(output),
+                command = self.commands.recv() => match command {
+                    Some(cmd) => {
+                        let exit = self.offline_command(cmd);
+                        self.outbound.command_handled();
+                        if let Some(exit) = exit {
+                            return Err(exit);
+                        }
+                    }
+                    None => return Err(Exit::Left),
+                },
             }
         }
     }
@@ -814,6 +836,7 @@ impl Driver {
                 procedure,
                 options,
                 handler,
+                end,
                 reply,
             } => {
                 let request = self.ids.next();
@@ -827,6 +850,7 @@ impl Driver {
                     procedure,
                     options,
                     handler,
+                    end,
                 };
                 self.registering.insert(
                     request,
@@ -952,11 +976,9 @@ impl Driver {
                     if let Some(id) = details.subscription() {
                         if let Some(sub) = self.subscriptions.remove(&id) {
                             self.subscription_keys.remove(&sub.key);
-                            let reason = details
-                                .reason()
-                                .unwrap_or_else(|| "revoked by the router".into());
+                            let reason = EndReason::Revoked(details.reason());
                             for (_, sink) in sub.locals {
-                                sink.end(Error::Revoked(reason.clone()));
+                                sink.end(reason.clone());
                             }
                         }
                     }
@@ -986,6 +1008,8 @@ impl Driver {
                         if let Some(reg) = self.registrations.remove(&id) {
                             self.registration_ids.remove(&reg.local);
                             tracing::warn!(procedure = %reg.procedure, reason = ?details.reason(), "the router revoked a registration");
+                            reg.end
+                                .send_replace(Some(EndReason::Revoked(details.reason())));
                         }
                     }
                 }
@@ -1049,13 +1073,12 @@ impl Driver {
     }
 
     fn on_error(&mut self, m: ErrorMessage) {
-        let err = || {
-            Error::Wamp(WampError {
-                uri: m.error.clone(),
-                payload: m.payload.clone(),
-                details: m.details.clone(),
-            })
+        let wamp = || WampError {
+            uri: m.error.clone(),
+            payload: m.payload.clone(),
+            details: m.details.clone(),
         };
+        let err = || Error::Wamp(wamp());
         match m.request_type {
             MessageType::Call => {
                 if let Some(sink) = self.outbound.answered(m.request) {
@@ -1075,7 +1098,7 @@ impl Driver {
                     }
                     // Re-subscribing after a reconnect failed: the streams end with the error.
                     for (_, sink) in p.locals {
-                        sink.end(err());
+                        sink.end(EndReason::RestoreFailed(wamp()));
                     }
                 }
             }
@@ -1090,11 +1113,16 @@ impl Driver {
                         Some(reply) => {
                             let _ = reply.send(Err(err()));
                         }
-                        None => tracing::error!(
-                            procedure = %p.registration.procedure,
-                            error = %err(),
-                            "registering again after a reconnect failed"
-                        ),
+                        None => {
+                            tracing::error!(
+                                procedure = %p.registration.procedure,
+                                error = %err(),
+                                "registering again after a reconnect failed"
+                            );
+                            p.registration
+                                .end
+                                .send_replace(Some(EndReason::RestoreFailed(wamp())));
+                        }
                     }
                 }
             }
@@ -1201,6 +1229,7 @@ impl Driver {
 
     fn fail_everything(&mut self, reason: &str) {
         let err = || Error::NotConnected(Some(reason.to_owned()));
+        let end = || EndReason::SessionClosed(reason.to_owned());
         self.outbound.fail_calls(err);
         for (_, ack) in self.publishes.drain() {
             let _ = ack.send(Err(err()));
@@ -1210,25 +1239,32 @@ impl Driver {
                 let _ = reply.send(Err(err()));
             }
             for (_, sink) in p.locals {
-                sink.end(err());
+                sink.end(end());
             }
         }
         for (_, sub) in self.subscriptions.drain() {
             for (_, sink) in sub.locals {
-                sink.end(err());
+                sink.end(end());
             }
         }
         for (_, reply) in self.unsubscribing.drain().chain(self.unregistering.drain()) {
             let _ = reply.send(Err(err()));
         }
         for (_, p) in self.registering.drain() {
-            if let Some(reply) = p.reply {
-                let _ = reply.send(Err(err()));
+            match p.reply {
+                Some(reply) => {
+                    let _ = reply.send(Err(err()));
+                }
+                None => {
+                    p.registration.end.send_replace(Some(end()));
+                }
             }
+        }
+        for (_, registration) in self.registrations.drain() {
+            registration.end.send_replace(Some(end()));
         }
         self.subscribing_keys.clear();
         self.subscription_keys.clear();
-        self.registrations.clear();
         self.registration_ids.clear();
     }
 }

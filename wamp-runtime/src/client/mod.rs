@@ -35,7 +35,7 @@ pub use requests::{
 };
 #[cfg(feature = "test-util")]
 pub use types::ProgressReceiver;
-pub use types::{CallResult, Event, Invocation, Progressive, SessionState};
+pub use types::{CallResult, EndReason, Event, Invocation, Progressive, SessionState};
 pub use uri::{IntoUri, PendingUri};
 
 use crate::protocol::{options::role_has_feature, Id, Payload, Role, Uri, WelcomeDetails};

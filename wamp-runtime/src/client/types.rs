@@ -379,15 +379,60 @@ impl futures_util::Stream for ProgressReceiver {
     }
 }
 
+/// Why a registration or a subscription ended without its owner ending it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The router revoked it (e.g. `wamp.registration.remove_callee`), with the reason it
+    /// gave, if any.
+    Revoked(Option<String>),
+    /// After a reconnect, the router refused to register or subscribe it again: its
+    /// ERROR (e.g. `wamp.error.procedure_already_exists` when the router has not noticed
+    /// yet that our previous session is gone, or `wamp.error.not_authorized`).
+    RestoreFailed(WampError),
+    /// The session is over (it left, the router closed it, or reconnection gave up): the
+    /// session's reason.
+    SessionClosed(String),
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndReason::Revoked(Some(reason)) => write!(f, "revoked by the router: {reason}"),
+            EndReason::Revoked(None) => f.write_str("revoked by the router"),
+            EndReason::RestoreFailed(e) => {
+                write!(f, "the router refused it again after a reconnect: {e}")
+            }
+            EndReason::SessionClosed(reason) => write!(f, "the session is over: {reason}"),
+        }
+    }
+}
+
+impl From<EndReason> for super::Error {
+    /// The error item that ends a subscription's stream: [`Error::Revoked`](super::Error::Revoked),
+    /// the router's [`Error::Wamp`](super::Error::Wamp), or
+    /// [`Error::NotConnected`](super::Error::NotConnected).
+    fn from(reason: EndReason) -> Self {
+        match reason {
+            EndReason::Revoked(reason) => {
+                super::Error::Revoked(reason.unwrap_or_else(|| "revoked by the router".into()))
+            }
+            EndReason::RestoreFailed(e) => super::Error::Wamp(e),
+            EndReason::SessionClosed(reason) => super::Error::NotConnected(Some(reason)),
+        }
+    }
+}
+
 /// Where a session is in its life.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionState {
     /// Joined with this session ID.
     Joined(Id),
-    /// The connection was lost; with reconnection on, a new attempt is under way.
+    /// The connection was lost (or, with reconnection on, the last attempt to reconnect
+    /// failed), and why; with reconnection on, the next attempt waits for its delay.
     Disconnected(String),
-    /// Reconnecting: attempt number.
+    /// Reconnecting: the attempt (1-based) under way.
     Reconnecting(u32),
     /// The session left (or was closed by the router) and is over.
     Closed(String),
