@@ -4,6 +4,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -12,15 +13,60 @@ use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Sleep;
 
-use super::driver::{CallSink, Command, SubKey};
+use super::callee::IntoResult;
+use super::command::{Command, SubKey};
 use super::error::Error;
 use super::feed::{feed, FeedReceiver, Next};
-use super::types::{CallResult, EndReason, Event, Progressive};
-use super::uri::PendingUri;
-use super::{Handler, IntoUri, Session};
+use super::outbound::CallSink;
+use super::session::Session;
+use super::types::{CallResult, EndReason, Event, Handler, Invocation, Progressive};
+use super::uri::{IntoUri, PendingUri};
 use crate::protocol::*;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl Session {
+    /// Calls a procedure. Set arguments and options on the returned request, then
+    /// `.await` it (or turn it into a stream of progressive results). The URI is text
+    /// (checked; an invalid one fails the call) or a [`Uri`] (see [`IntoUri`]).
+    pub fn call(&self, procedure: impl IntoUri) -> CallRequest {
+        CallRequest::new(self.clone(), procedure)
+    }
+
+    /// Publishes an event. Set arguments and options, then `.await` it. The topic is text
+    /// or a [`Uri`] (see [`IntoUri`]).
+    pub fn publish(&self, topic: impl IntoUri) -> PublishRequest {
+        PublishRequest::new(self.clone(), topic)
+    }
+
+    /// Subscribes to a topic (or pattern). `.await` gives a [`Subscription`], a stream of
+    /// events. Text is checked against the rules of the match policy when awaited; a
+    /// [`Uri`] is taken as it is (see [`IntoUri`]).
+    pub fn subscribe(&self, topic: impl IntoUri) -> SubscribeRequest {
+        SubscribeRequest::new(self.clone(), topic)
+    }
+
+    /// Registers a procedure (or pattern) with an async handler. `.await` gives a
+    /// [`Registration`]; dropping it unregisters. The URI is given as for
+    /// [`Session::subscribe`].
+    ///
+    /// The handler returns anything [`IntoResult`]: a [`HandlerResult`] (result arguments
+    /// or an error), a [`Payload`], `()`, or typed arguments ([`Args`], [`Kwargs`],
+    /// [`ArgsKw`]).
+    pub fn register<F, Fut>(&self, procedure: impl IntoUri, handler: F) -> RegisterRequest
+    where
+        F: Fn(Invocation) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoResult,
+    {
+        let handler: Handler = Arc::new(move |inv: Invocation| {
+            let serializer = inv.serializer;
+            let answer = handler(inv);
+            Box::pin(async move { answer.await.into_result(serializer) })
+        });
+        RegisterRequest::new(self.clone(), procedure, handler)
+    }
+}
 
 fn add_args<A: Serialize + ?Sized>(
     session: &Session,
