@@ -506,3 +506,115 @@ async fn a_refused_restore_and_the_end_of_the_session_are_observable() {
         Some(EndReason::SessionClosed(_))
     ));
 }
+
+/// Answers a SUBSCRIBE and a REGISTER already read, with the given IDs.
+async fn answer(t: &mut Transport, subscribe: Id, sub_id: u64, register: Id, reg_id: u64) {
+    t.send(
+        Subscribed {
+            request: subscribe,
+            subscription: id(sub_id),
+        }
+        .into(),
+    )
+    .await
+    .expect("subscribed");
+    t.send(
+        Registered {
+            request: register,
+            registration: id(reg_id),
+        }
+        .into(),
+    )
+    .await
+    .expect("registered");
+}
+
+/// Reads a SUBSCRIBE and a REGISTER (in any order): their request IDs.
+async fn read_requests(t: &mut Transport) -> (Id, Id) {
+    let (mut subscribe, mut register) = (None, None);
+    for _ in 0..2 {
+        match next(t).await {
+            Message::Subscribe(s) => subscribe = Some(s.request),
+            Message::Register(r) => register = Some(r.request),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (
+        subscribe.expect("a SUBSCRIBE"),
+        register.expect("a REGISTER"),
+    )
+}
+
+/// Expects an UNSUBSCRIBE of `sub_id` and an UNREGISTER of `reg_id`, in any order.
+async fn expect_removals(t: &mut Transport, sub_id: u64, reg_id: u64) {
+    let (mut unsubscribed, mut unregistered) = (false, false);
+    for _ in 0..2 {
+        match next(t).await {
+            Message::Unsubscribe(u) => {
+                assert_eq!(u.subscription, id(sub_id));
+                unsubscribed = true;
+            }
+            Message::Unregister(u) => {
+                assert_eq!(u.registration, id(reg_id));
+                unregistered = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(unsubscribed && unregistered);
+}
+
+/// Nothing stays subscribed or registered for nobody: a subscribe or register abandoned
+/// before the router answers, and handles dropped while they are being restored after a
+/// reconnect, are undone as soon as the router confirms them.
+#[tokio::test]
+async fn abandoned_subscriptions_and_registrations_are_undone() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(50),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let connecting = tokio::spawn(async move {
+        Session::builder(url)
+            .serializer(Serializer::MsgPack)
+            .reconnect(policy)
+            .connect()
+            .await
+    });
+    let mut conn1 = accept_session(&listener, 1).await;
+    let session = connecting.await.expect("join").expect("connected");
+    let start = |session: Session| {
+        let s = session.clone();
+        let subscribing = tokio::spawn(async move { s.subscribe("com.example.topic").await });
+        let registering = tokio::spawn(async move {
+            session
+                .register("com.example.proc", |inv| async move { Ok(inv.payload) })
+                .await
+        });
+        (subscribing, registering)
+    };
+
+    // Abandoned before the answer.
+    let (subscribing, registering) = start(session.clone());
+    let (subscribe, register) = read_requests(&mut conn1).await;
+    subscribing.abort();
+    registering.abort();
+    assert!(subscribing.await.is_err() && registering.await.is_err());
+    answer(&mut conn1, subscribe, 100, register, 200).await;
+    expect_removals(&mut conn1, 100, 200).await;
+
+    // Dropped while being restored.
+    let (subscribing, registering) = start(session.clone());
+    confirm(&mut conn1, 110, 210).await;
+    let sub = subscribing.await.expect("join").expect("subscribed");
+    let reg = registering.await.expect("join").expect("registered");
+    drop(conn1);
+    let mut conn2 = accept_session(&listener, 2).await;
+    let (subscribe, register) = read_requests(&mut conn2).await;
+    drop(sub);
+    drop(reg);
+    answer(&mut conn2, subscribe, 111, register, 211).await;
+    expect_removals(&mut conn2, 111, 211).await;
+}

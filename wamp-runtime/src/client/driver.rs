@@ -568,7 +568,14 @@ impl Driver {
                     let _ = ack.send(Ok(m.publication));
                 }
             }
-            Message::Subscribed(m) => self.subscriptions.subscribed(m.request, m.subscription),
+            Message::Subscribed(m) => {
+                let abandoned = self
+                    .subscriptions
+                    .subscribed(m.request, m.subscription, &self.ids);
+                if let Some(unsubscribe) = abandoned {
+                    let _ = self.send(unsubscribe).await;
+                }
+            }
             Message::Unsubscribed(m) => match m.details {
                 // Revocation by the broker.
                 Some(details) => {
@@ -582,7 +589,14 @@ impl Driver {
                     }
                 }
             },
-            Message::Registered(m) => self.registrations.registered(m.request, m.registration),
+            Message::Registered(m) => {
+                let abandoned = self
+                    .registrations
+                    .registered(m.request, m.registration, &self.ids);
+                if let Some(unregister) = abandoned {
+                    let _ = self.send(unregister).await;
+                }
+            }
             Message::Unregistered(m) => match m.details {
                 // Revocation by the dealer.
                 Some(details) => {

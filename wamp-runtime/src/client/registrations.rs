@@ -57,6 +57,16 @@ struct Pending {
     registration: Registration,
     /// The caller waiting for the ID (none when registering again after a reconnect).
     reply: Option<IdReply>,
+    /// Its owner unregistered it while the REGISTER was in flight.
+    abandoned: bool,
+}
+
+impl Pending {
+    /// Nobody wants it any more: unregistered meanwhile, or the caller that registered it
+    /// stopped waiting (no handle will ever unregister it).
+    fn is_abandoned(&self) -> bool {
+        self.abandoned || self.reply.as_ref().is_some_and(IdReply::is_closed)
+    }
 }
 
 impl Registrations {
@@ -99,21 +109,37 @@ impl Registrations {
             Pending {
                 registration,
                 reply,
+                abandoned: false,
             },
         );
         msg.into()
     }
 
-    /// REGISTERED: the pending registration is active under the router's ID.
-    pub(crate) fn registered(&mut self, request: Id, registration: Id) {
-        if let Some(pending) = self.pending.remove(&request) {
-            self.by_local
-                .insert(pending.registration.local, registration);
-            self.active.insert(registration, pending.registration);
-            if let Some(reply) = pending.reply {
-                let _ = reply.send(Ok(registration));
-            }
+    /// REGISTERED: the pending registration is active under the router's ID, or, when it
+    /// was abandoned meanwhile, the UNREGISTER to send is returned.
+    pub(crate) fn registered(
+        &mut self,
+        request: Id,
+        registration: Id,
+        ids: &RequestIds,
+    ) -> Option<Message> {
+        let pending = self.pending.remove(&request)?;
+        if pending.is_abandoned() {
+            return Some(
+                Unregister {
+                    request: ids.next(),
+                    registration,
+                }
+                .into(),
+            );
         }
+        self.by_local
+            .insert(pending.registration.local, registration);
+        self.active.insert(registration, pending.registration);
+        if let Some(reply) = pending.reply {
+            let _ = reply.send(Ok(registration));
+        }
+        None
     }
 
     /// An ERROR answering a REGISTER: the caller gets it; a registration being made again
@@ -122,6 +148,9 @@ impl Registrations {
         let Some(p) = self.pending.remove(&request) else {
             return false;
         };
+        if p.abandoned {
+            return true;
+        }
         match p.reply {
             Some(reply) => {
                 let _ = reply.send(Err(Error::Wamp(error.clone())));
@@ -147,6 +176,8 @@ impl Registrations {
         ids: &RequestIds,
     ) -> Option<Message> {
         let Some(registration) = self.by_local.remove(&local) else {
+            // Being registered again after a reconnect: unregistered once registered.
+            self.abandon_pending(local);
             if let Some(r) = reply {
                 let _ = r.send(Ok(()));
             }
@@ -164,6 +195,16 @@ impl Registrations {
             }
             .into(),
         )
+    }
+
+    fn abandon_pending(&mut self, local: u64) {
+        if let Some(p) = self
+            .pending
+            .values_mut()
+            .find(|p| p.registration.local == local)
+        {
+            p.abandoned = true;
+        }
     }
 
     /// A registration ends while offline: removed here, nothing to send.
@@ -219,7 +260,9 @@ impl Registrations {
                 Some(reply) => {
                     let _ = reply.send(Err(err()));
                 }
-                // A re-registration in flight: keep it for the next connection.
+                // A re-registration in flight: keep it for the next connection (unless
+                // its owner unregistered it meanwhile).
+                None if p.abandoned => {}
                 None => {
                     let placeholder = ids.next();
                     self.by_local.insert(p.registration.local, placeholder);

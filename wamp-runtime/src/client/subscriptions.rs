@@ -89,22 +89,49 @@ impl Subscriptions {
         Some(msg.into())
     }
 
-    /// SUBSCRIBED: the pending subscription is active under the router's ID.
-    pub(crate) fn subscribed(&mut self, request: Id, subscription: Id) {
-        let Some(pending) = self.pending.remove(&request) else {
-            return;
-        };
+    /// SUBSCRIBED: the pending subscription is active under the router's ID. Local
+    /// subscriptions whose stream is gone meanwhile (a handle dropped while it was being
+    /// subscribed again, a subscribe abandoned before its answer) are left out; when none
+    /// is left, the UNSUBSCRIBE to send is returned.
+    pub(crate) fn subscribed(
+        &mut self,
+        request: Id,
+        subscription: Id,
+        ids: &RequestIds,
+    ) -> Option<Message> {
+        let pending = self.pending.remove(&request)?;
         self.pending_keys.remove(&pending.key);
         let sub = self.active.entry(subscription).or_insert_with(|| Active {
             key: pending.key.clone(),
             options: pending.options.clone(),
             locals: Vec::new(),
         });
-        sub.locals.extend(pending.locals);
+        sub.locals.extend(
+            pending
+                .locals
+                .into_iter()
+                .filter(|(_, sink)| !sink.is_closed()),
+        );
+        if sub.locals.is_empty() {
+            self.active.remove(&subscription);
+            for reply in pending.replies {
+                let _ = reply.send(Err(Error::NotConnected(Some(
+                    "the subscription was dropped".into(),
+                ))));
+            }
+            return Some(
+                Unsubscribe {
+                    request: ids.next(),
+                    subscription,
+                }
+                .into(),
+            );
+        }
         for reply in pending.replies {
             let _ = reply.send(Ok(subscription));
         }
         self.active_keys.insert(pending.key, subscription);
+        None
     }
 
     /// An ERROR answering a SUBSCRIBE: the callers get it; streams that were being
