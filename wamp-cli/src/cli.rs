@@ -22,7 +22,8 @@ Exit status:
   3  could not connect, join or authenticate, or the connection was lost
 On failure stdout stays empty and stderr has one line starting with 'wamp: '.
 `subscribe` and `register` reconnect by themselves when the connection is lost (only the first
-connection failing exits 3); `call` and `publish` do not.";
+connection failing exits 3, and a session the router ends on purpose, with GOODBYE or ABORT);
+`call` and `publish` do not.";
 
 /// Shown at the end of `wamp call --help` and `wamp publish --help`.
 const SEE_MAIN_HELP: &str = "\
@@ -47,7 +48,9 @@ process group) are killed.
 
 The procedure stays registered across connection losses: on a lost connection `wamp register`
 reconnects with exponential backoff (0.5 s doubling up to 10 s, with jitter), registers again,
-and logs one line per attempt on stderr.
+and logs one line per attempt on stderr. When the router still has the procedure from the lost
+session, registering is retried with the same backoff. A registration the router refuses or
+revokes exits 1.
 See `wamp --help` for the JSON conventions, the environment variables and the exit statuses.";
 
 /// Shown at the end of `wamp subscribe --help`.
@@ -59,6 +62,8 @@ details always has the concrete topic, and the publisher's identity when the rou
 On a lost connection `wamp subscribe` reconnects with exponential backoff (0.5 s doubling up to
 10 s, with jitter), subscribes again, and logs one line per attempt on stderr. Events published
 while disconnected are not received. A subscription the router refuses or revokes exits 1.
+Events wait in a buffer of 1024 while stdout is slow; beyond that they are dropped, and stderr
+says how many.
 See `wamp --help` for the JSON conventions, the environment variables and the exit statuses.";
 
 /// `wamp`: call, publish, subscribe and register on a WAMP router from the shell.

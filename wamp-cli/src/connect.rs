@@ -77,9 +77,19 @@ impl Target {
             .map_err(|e| Failure::from_connect(&e, &self.url, &self.realm))
     }
 
-    /// Describes a failed connection attempt.
-    pub fn describe(&self, error: &Error) -> String {
-        Failure::from_connect(error, &self.url, &self.realm).to_string()
+    /// Connects and joins a session that reconnects by itself when the connection is lost
+    /// (see [`crate::reconnect`]); a failure of this first connection exits 3 (2 for a
+    /// malformed URL or realm).
+    pub async fn connect_reconnecting(&self) -> Result<Session, Failure> {
+        let session = self
+            .builder
+            .clone()
+            .reconnect(crate::reconnect::policy())
+            .connect()
+            .await
+            .map_err(|e| Failure::from_connect(&e, &self.url, &self.realm))?;
+        tracing::info!(url = %self.url, realm = %self.realm, session = %session.id(), "joined");
+        Ok(session)
     }
 }
 

@@ -1,124 +1,146 @@
-//! Reconnection for the long-running commands (`subscribe`, `register`): the runtime has
-//! none yet, so a lost session is replaced by a new one, with exponential backoff.
+//! Reconnection for the long-running commands (`subscribe`, `register`): the runtime's own
+//! (`SessionBuilder::reconnect`), with the CLI's backoff and one line on stderr for each
+//! step, read from the session's state.
 
-use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng as _;
 use tokio::sync::watch;
-use wamp::client::{Error, SessionState, StandardError};
+use wamp::client::{ReconnectPolicy, SessionState};
 use wamp::Session;
 
-use crate::connect::Target;
-use crate::exit::Failure;
+use crate::exit::one_line;
 
-/// The first delay.
-const INITIAL: Duration = Duration::from_millis(500);
-/// The longest delay.
-const MAX: Duration = Duration::from_secs(10);
+/// Exponential backoff: 0.5 s doubling up to 10 s, each delay randomized by up to a
+/// quarter either way (jitter, so that many clients do not come back in lockstep); never
+/// gives up.
+pub fn policy() -> ReconnectPolicy {
+    ReconnectPolicy {
+        initial_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(10),
+        multiplier: 2.0,
+        jitter: 0.25,
+        max_attempts: None,
+    }
+}
 
-/// Exponential backoff: 0.5 s doubling up to 10 s, each delay drawn uniformly from its
-/// upper half (jitter, so that many clients do not come back in lockstep).
+/// Reports a session's reconnections on stderr as its state changes:
+/// `wamp: connection lost (WHY); reconnecting to URL`, one line per failed attempt, and
+/// `wamp: reconnected to URL`.
 #[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
+pub struct Reporter {
+    state: watch::Receiver<SessionState>,
+    url: String,
+    lost: bool,
+    /// The state channel is closed: the session is over (its handles say why).
+    done: bool,
 }
 
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { next: INITIAL }
+impl Reporter {
+    /// Starts watching `session` (its current state is taken as seen).
+    pub fn new(session: &Session, url: &str) -> Self {
+        let mut state = session.state();
+        state.borrow_and_update();
+        Reporter {
+            state,
+            url: url.to_owned(),
+            lost: false,
+            done: false,
+        }
     }
-}
 
-impl Backoff {
-    /// The delay before the next attempt.
-    pub fn next_delay(&mut self) -> Duration {
-        let base = self.next;
-        self.next = (self.next * 2).min(MAX);
-        let millis = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+    /// Waits for the next change of state and reports it. Cancel-safe; once the session is
+    /// over it never resolves.
+    pub async fn next(&mut self) {
+        if self.done || self.state.changed().await.is_err() {
+            self.done = true;
+            return std::future::pending().await;
+        }
+        let state = self.state.borrow_and_update().clone();
+        if let Some(line) = self.line(&state) {
+            eprintln!("wamp: {line}");
+        }
     }
-}
 
-/// Resolves when the session is over, with the reason.
-pub async fn closed(state: &mut watch::Receiver<SessionState>) -> String {
-    loop {
-        {
-            let current = state.borrow_and_update();
-            match &*current {
-                SessionState::Closed(reason) | SessionState::Disconnected(reason) => {
-                    return reason.clone()
-                }
-                _ => {}
+    /// What to say about reaching `state`.
+    fn line(&mut self, state: &SessionState) -> Option<String> {
+        match state {
+            SessionState::Joined(_) if self.lost => {
+                self.lost = false;
+                Some(format!("reconnected to {}", self.url))
             }
+            SessionState::Disconnected(reason) if !self.lost => {
+                self.lost = true;
+                Some(format!(
+                    "connection lost ({}); reconnecting to {}",
+                    one_line(reason),
+                    self.url
+                ))
+            }
+            SessionState::Reconnecting(_) if !self.lost => {
+                self.lost = true;
+                Some(format!("connection lost; reconnecting to {}", self.url))
+            }
+            // The runtime says which attempt failed and why.
+            SessionState::Disconnected(reason) => Some(one_line(reason)),
+            _ => None,
         }
-        if state.changed().await.is_err() {
-            return "the session ended".into();
-        }
-    }
-}
-
-/// Whether setting up again (subscribing, registering) after a reconnection may succeed
-/// on a later attempt. The router may not yet have dropped the old session's registration.
-fn worth_retrying(error: &Error) -> bool {
-    match error {
-        Error::Wamp(_) => error.is(StandardError::ProcedureAlreadyExists),
-        Error::NotConnected(_) | Error::Transport(_) | Error::Protocol(_) | Error::Timeout(_) => {
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Connects again until it works and `setup` (subscribing, registering) succeeds on the new
-/// session. Logs one line on stderr per attempt. Gives up only on errors that retrying
-/// cannot fix (the router refusing the subscription or registration itself).
-pub async fn reconnect<T, F, Fut>(target: &Target, mut setup: F) -> Result<(Session, T), Failure>
-where
-    F: FnMut(Session) -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    let mut backoff = Backoff::default();
-    let mut attempt: u64 = 0;
-    let mut delay = backoff.next_delay();
-    loop {
-        tokio::time::sleep(delay).await;
-        attempt += 1;
-        delay = backoff.next_delay();
-        let problem = match target.open().await {
-            Ok(session) => match setup(session.clone()).await {
-                Ok(value) => {
-                    eprintln!("wamp: reconnected to {} (attempt {attempt})", target.url());
-                    return Ok((session, value));
-                }
-                Err(e) if worth_retrying(&e) => {
-                    let _ = tokio::time::timeout(Duration::from_secs(2), session.leave()).await;
-                    e.to_string()
-                }
-                Err(e) => return Err(Failure::from_operation(e)),
-            },
-            Err(e) => target.describe(&e),
-        };
-        eprintln!(
-            "wamp: reconnect attempt {attempt} failed: {}; next attempt in {:.1} s",
-            crate::exit::one_line(&problem),
-            delay.as_secs_f64()
-        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wamp::protocol::Id;
 
     #[test]
     fn backoff_doubles_to_ten_seconds_with_jitter() {
-        let mut b = Backoff::default();
-        let delays: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
+        let p = policy();
         let bounds = [500u64, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000];
-        for (d, max) in delays.iter().zip(bounds) {
-            assert!(*d <= Duration::from_millis(max), "{d:?} > {max}");
-            assert!(*d >= Duration::from_millis(max / 2), "{d:?} < {max}/2");
+        for (attempt, base) in (1..).zip(bounds) {
+            for _ in 0..20 {
+                let d = p.delay(attempt);
+                assert!(
+                    d <= Duration::from_millis(base * 5 / 4),
+                    "{d:?} > 1.25 × {base}"
+                );
+                assert!(
+                    d >= Duration::from_millis(base * 3 / 4),
+                    "{d:?} < 0.75 × {base}"
+                );
+            }
         }
+        assert_eq!(p.max_attempts, None, "never gives up");
+    }
+
+    #[test]
+    fn one_line_per_step() {
+        let (_tx, rx) = watch::channel(SessionState::Joined(Id::MIN));
+        let mut r = Reporter {
+            state: rx,
+            url: "ws://h/ws".into(),
+            lost: false,
+            done: false,
+        };
+        let joined = SessionState::Joined(Id::MAX);
+        assert_eq!(r.line(&joined), None);
+        assert_eq!(
+            r.line(&SessionState::Disconnected("connection lost: reset".into()))
+                .as_deref(),
+            Some("connection lost (connection lost: reset); reconnecting to ws://h/ws")
+        );
+        assert_eq!(r.line(&SessionState::Reconnecting(1)), None);
+        assert_eq!(
+            r.line(&SessionState::Disconnected(
+                "reconnection attempt 1 failed: refused".into()
+            ))
+            .as_deref(),
+            Some("reconnection attempt 1 failed: refused")
+        );
+        assert_eq!(r.line(&joined).as_deref(), Some("reconnected to ws://h/ws"));
+        // A loss seen only as an attempt under way (the watch keeps the latest state).
+        assert_eq!(
+            r.line(&SessionState::Reconnecting(1)).as_deref(),
+            Some("connection lost; reconnecting to ws://h/ws")
+        );
     }
 }

@@ -204,3 +204,138 @@ fn sigterm_shuts_the_router_down_cleanly() {
     let _ = subscriber.kill();
     let _ = subscriber.wait();
 }
+
+/// Runs `wamp` until it succeeds (or `limit` passes), returning the last outcome.
+fn wamp_until_ok(args: &[&str], limit: Duration) -> (i32, String, String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let result = wamp(args);
+        if result.0 == 0 || Instant::now() > deadline {
+            return result;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `subscribe` and `register` keep working across a router restart: the session
+/// reconnects, subscribes and registers again, and says so on stderr.
+#[test]
+fn subscribe_and_register_survive_a_router_restart() {
+    // Both listeners on port 0: a default one would be a fixed port.
+    let first = start(&["--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0"]);
+    let url = first.urls[0].clone();
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    let mut subscriber = Command::new(WAMP)
+        .args([
+            "subscribe",
+            "com.test.restart",
+            "--url",
+            &url,
+            "--count",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("subscribe");
+    let mut callee = Command::new(WAMP)
+        .args([
+            "register",
+            "com.test.restart.p",
+            "--url",
+            &url,
+            "--exec",
+            "echo 7",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("register");
+    let call = ["call", "com.test.restart.p", "--url", &url];
+    let (code, out, err) = wamp_until_ok(&call, Duration::from_secs(10));
+    assert_eq!(
+        (code, out.trim()),
+        (0, r#"{"args":[7],"kwargs":{}}"#),
+        "{err}"
+    );
+
+    drop(first); // killed: both connections are cut
+    let second = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut child = Command::new(WAMP)
+                .args(["router", "--ws", &addr, "--rawsocket", "127.0.0.1:0"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn wamp router");
+            let stdout = child.stdout.take().expect("stdout");
+            if BufReader::new(stdout)
+                .lines()
+                .next()
+                .is_some_and(|l| l.is_ok())
+            {
+                break RouterProcess {
+                    child,
+                    urls: vec![url.clone()],
+                };
+            }
+            let _ = child.wait();
+            assert!(
+                Instant::now() < deadline,
+                "could not restart the router on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let (code, out, err) = wamp_until_ok(&call, Duration::from_secs(15));
+    assert_eq!(
+        (code, out.trim()),
+        (0, r#"{"args":[7],"kwargs":{}}"#),
+        "{err}"
+    );
+    // Publish until the subscriber (which stops after one event) has its event.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let _ = wamp(&["publish", "com.test.restart", "\"back\"", "--url", &url]);
+        if let Some(status) = subscriber.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the subscriber got no event after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut printed = String::new();
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    let _ = subscriber
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut printed);
+    let _ = subscriber
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(printed.contains(r#""args":["back"]"#), "{printed}");
+    assert!(stderr.contains("wamp: connection lost"), "{stderr}");
+    assert!(stderr.contains("wamp: reconnected to"), "{stderr}");
+    let _ = callee.kill();
+    let _ = callee.wait();
+    let mut stderr = String::new();
+    let _ = callee
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(stderr.contains("wamp: connection lost"), "{stderr}");
+    assert!(stderr.contains("wamp: reconnected to"), "{stderr}");
+    drop(second);
+}

@@ -237,7 +237,7 @@ async fn reconnection_gives_up_after_max_attempts() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let policy = ReconnectPolicy {
-        initial_delay: Duration::from_millis(20),
+        initial_delay: Duration::from_millis(50),
         max_attempts: Some(2),
         jitter: 0.0,
         ..Default::default()
@@ -253,6 +253,12 @@ async fn reconnection_gives_up_after_max_attempts() {
     let session = connecting.await.expect("join").expect("connected");
     drop(conn);
     drop(listener); // nobody listens any more: every attempt is refused
+                    // Between attempts the state says why the last one failed.
+    wait_for(
+        &session,
+        |s| matches!(s, SessionState::Disconnected(r) if r.starts_with("reconnection attempt 1 failed")),
+    )
+    .await;
     wait_for(
         &session,
         |s| matches!(s, SessionState::Closed(r) if r.contains("gave up after 2")),
@@ -372,4 +378,243 @@ async fn restarting_the_router_under_a_running_client() {
         .expect("event");
     assert_eq!(ev.args::<(i32,)>().expect("args"), (1,));
     second.shutdown(Duration::from_secs(2)).await;
+}
+
+/// Answers the SUBSCRIBE and REGISTER sent after a reconnect with ERRORs.
+async fn refuse(t: &mut Transport) {
+    for _ in 0..2 {
+        let (request_type, request, error) = match next(t).await {
+            Message::Subscribe(s) => (
+                MessageType::Subscribe,
+                s.request,
+                "wamp.error.not_authorized",
+            ),
+            Message::Register(r) => (
+                MessageType::Register,
+                r.request,
+                "wamp.error.procedure_already_exists",
+            ),
+            other => panic!("unexpected {other:?}"),
+        };
+        t.send(
+            ErrorMessage {
+                request_type,
+                request,
+                details: ErrorDetails::new(),
+                error: Uri::from_static(error),
+                payload: Payload::empty(),
+            }
+            .into(),
+        )
+        .await
+        .expect("error");
+    }
+}
+
+/// A registration or subscription the router refuses to restore after a reconnect ends,
+/// and says why; the session goes on. When the session is over, the ones made after the
+/// reconnect end too.
+#[tokio::test]
+async fn a_refused_restore_and_the_end_of_the_session_are_observable() {
+    use wamp::client::{EndReason, StandardError};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(50),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let connecting = tokio::spawn(async move {
+        Session::builder(url)
+            .serializer(Serializer::MsgPack)
+            .reconnect(policy)
+            .connect()
+            .await
+    });
+    let mut conn1 = accept_session(&listener, 1).await;
+    let session = connecting.await.expect("join").expect("connected");
+    let subscribe_and_register = |session: Session| async move {
+        let s = session.clone();
+        let subscribing = tokio::spawn(async move { s.subscribe("com.example.topic").await });
+        let registering = tokio::spawn(async move {
+            session
+                .register("com.example.proc", |inv| async move { Ok(inv.payload) })
+                .await
+        });
+        (subscribing, registering)
+    };
+    let (subscribing, registering) = subscribe_and_register(session.clone()).await;
+    confirm(&mut conn1, 100, 200).await;
+    let mut sub = subscribing.await.expect("join").expect("subscribed");
+    let reg = registering.await.expect("join").expect("registered");
+
+    drop(conn1);
+    let mut conn2 = accept_session(&listener, 2).await;
+    refuse(&mut conn2).await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), reg.ended())
+        .await
+        .expect("ended in time");
+    match &ended {
+        EndReason::RestoreFailed(e) => assert!(e.is_kind(StandardError::ProcedureAlreadyExists)),
+        other => panic!("expected RestoreFailed, got {other:?}"),
+    }
+    let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("in time");
+    match item {
+        Some(Err(e)) => assert!(e.is(StandardError::NotAuthorized), "{e}"),
+        other => panic!("expected the router's error, got {other:?}"),
+    }
+    assert!(matches!(
+        sub.end_reason(),
+        Some(EndReason::RestoreFailed(e)) if e.is_kind(StandardError::NotAuthorized)
+    ));
+    assert!(sub.next().await.is_none());
+    wait_for(&session, |s| *s == SessionState::Joined(id(2))).await;
+
+    // New ones on the new connection; then the router closes the session for good.
+    let (subscribing, registering) = subscribe_and_register(session.clone()).await;
+    confirm(&mut conn2, 101, 201).await;
+    let mut sub = subscribing.await.expect("join").expect("subscribed");
+    let reg = registering.await.expect("join").expect("registered");
+    conn2
+        .send(
+            Goodbye {
+                details: CloseDetails::new(),
+                reason: Uri::from_static("wamp.close.killed"),
+            }
+            .into(),
+        )
+        .await
+        .expect("goodbye");
+    let ended = tokio::time::timeout(Duration::from_secs(5), reg.ended())
+        .await
+        .expect("ended in time");
+    assert!(
+        matches!(&ended, EndReason::SessionClosed(r) if r.contains("wamp.close.killed")),
+        "{ended:?}"
+    );
+    let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("in time");
+    assert!(
+        matches!(item, Some(Err(Error::NotConnected(_)))),
+        "{item:?}"
+    );
+    assert!(matches!(
+        sub.end_reason(),
+        Some(EndReason::SessionClosed(_))
+    ));
+}
+
+/// Answers a SUBSCRIBE and a REGISTER already read, with the given IDs.
+async fn answer(t: &mut Transport, subscribe: Id, sub_id: u64, register: Id, reg_id: u64) {
+    t.send(
+        Subscribed {
+            request: subscribe,
+            subscription: id(sub_id),
+        }
+        .into(),
+    )
+    .await
+    .expect("subscribed");
+    t.send(
+        Registered {
+            request: register,
+            registration: id(reg_id),
+        }
+        .into(),
+    )
+    .await
+    .expect("registered");
+}
+
+/// Reads a SUBSCRIBE and a REGISTER (in any order): their request IDs.
+async fn read_requests(t: &mut Transport) -> (Id, Id) {
+    let (mut subscribe, mut register) = (None, None);
+    for _ in 0..2 {
+        match next(t).await {
+            Message::Subscribe(s) => subscribe = Some(s.request),
+            Message::Register(r) => register = Some(r.request),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (
+        subscribe.expect("a SUBSCRIBE"),
+        register.expect("a REGISTER"),
+    )
+}
+
+/// Expects an UNSUBSCRIBE of `sub_id` and an UNREGISTER of `reg_id`, in any order.
+async fn expect_removals(t: &mut Transport, sub_id: u64, reg_id: u64) {
+    let (mut unsubscribed, mut unregistered) = (false, false);
+    for _ in 0..2 {
+        match next(t).await {
+            Message::Unsubscribe(u) => {
+                assert_eq!(u.subscription, id(sub_id));
+                unsubscribed = true;
+            }
+            Message::Unregister(u) => {
+                assert_eq!(u.registration, id(reg_id));
+                unregistered = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(unsubscribed && unregistered);
+}
+
+/// Nothing stays subscribed or registered for nobody: a subscribe or register abandoned
+/// before the router answers, and handles dropped while they are being restored after a
+/// reconnect, are undone as soon as the router confirms them.
+#[tokio::test]
+async fn abandoned_subscriptions_and_registrations_are_undone() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(50),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let connecting = tokio::spawn(async move {
+        Session::builder(url)
+            .serializer(Serializer::MsgPack)
+            .reconnect(policy)
+            .connect()
+            .await
+    });
+    let mut conn1 = accept_session(&listener, 1).await;
+    let session = connecting.await.expect("join").expect("connected");
+    let start = |session: Session| {
+        let s = session.clone();
+        let subscribing = tokio::spawn(async move { s.subscribe("com.example.topic").await });
+        let registering = tokio::spawn(async move {
+            session
+                .register("com.example.proc", |inv| async move { Ok(inv.payload) })
+                .await
+        });
+        (subscribing, registering)
+    };
+
+    // Abandoned before the answer.
+    let (subscribing, registering) = start(session.clone());
+    let (subscribe, register) = read_requests(&mut conn1).await;
+    subscribing.abort();
+    registering.abort();
+    assert!(subscribing.await.is_err() && registering.await.is_err());
+    answer(&mut conn1, subscribe, 100, register, 200).await;
+    expect_removals(&mut conn1, 100, 200).await;
+
+    // Dropped while being restored.
+    let (subscribing, registering) = start(session.clone());
+    confirm(&mut conn1, 110, 210).await;
+    let sub = subscribing.await.expect("join").expect("subscribed");
+    let reg = registering.await.expect("join").expect("registered");
+    drop(conn1);
+    let mut conn2 = accept_session(&listener, 2).await;
+    let (subscribe, register) = read_requests(&mut conn2).await;
+    drop(sub);
+    drop(reg);
+    answer(&mut conn2, subscribe, 111, register, 211).await;
+    expect_removals(&mut conn2, 111, 211).await;
 }

@@ -459,3 +459,92 @@ async fn send_progress_delivers_every_result_in_order() {
     assert_eq!(stream.dropped(), 0);
     assert_eq!(Invocation::PROGRESS_QUEUE, 64);
 }
+
+/// A registration and a subscription say why they ended: the router revoked them.
+#[tokio::test]
+async fn revoked_registrations_and_subscriptions_say_so() {
+    use futures_util::StreamExt;
+    use wamp::client::EndReason;
+    let router = router().await;
+    let admin = local(&router).await;
+    let client = remote(&router, Serializer::Json).await;
+    let reg = client
+        .register("com.seam.revoked", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    let mut sub = client
+        .subscribe("com.seam.revoked")
+        .await
+        .expect("subscribe");
+    assert_eq!(reg.end_reason(), None);
+    admin
+        .call("wamp.registration.remove_callee")
+        .args(&(reg.id().get(), client.id().get(), "moved"))
+        .await
+        .expect("revoke registration");
+    let ended = tokio::time::timeout(Duration::from_secs(5), reg.ended())
+        .await
+        .expect("ended in time");
+    assert_eq!(ended, EndReason::Revoked(Some("moved".into())));
+    assert_eq!(reg.end_reason(), Some(ended));
+    admin
+        .call("wamp.subscription.remove_subscriber")
+        .args(&(sub.id().get(), client.id().get(), "closed"))
+        .await
+        .expect("revoke subscription");
+    let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("in time");
+    assert!(
+        matches!(&item, Some(Err(Error::Revoked(r))) if r == "closed"),
+        "{item:?}"
+    );
+    assert_eq!(
+        sub.end_reason(),
+        Some(&EndReason::Revoked(Some("closed".into())))
+    );
+    assert!(sub.next().await.is_none());
+    assert!(client.is_connected(), "the session goes on");
+}
+
+/// When the session is over, registrations and subscriptions say so.
+#[tokio::test]
+async fn the_end_of_the_session_ends_registrations_and_subscriptions() {
+    use futures_util::StreamExt;
+    use wamp::client::EndReason;
+    let router = router().await;
+    let admin = local(&router).await;
+    let client = remote(&router, Serializer::Cbor).await;
+    let reg = client
+        .register("com.seam.closing", |inv| async move { Ok(inv.payload) })
+        .await
+        .expect("register");
+    let mut sub = client
+        .subscribe("com.seam.closing")
+        .await
+        .expect("subscribe");
+    admin
+        .call("wamp.session.kill")
+        .args(&(client.id().get(),))
+        .await
+        .expect("kill");
+    let ended = tokio::time::timeout(Duration::from_secs(5), reg.ended())
+        .await
+        .expect("ended in time");
+    assert!(
+        matches!(&ended, EndReason::SessionClosed(r) if r.contains("closed the session")),
+        "{ended:?}"
+    );
+    let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("in time");
+    assert!(
+        matches!(item, Some(Err(Error::NotConnected(_)))),
+        "{item:?}"
+    );
+    assert!(matches!(
+        sub.end_reason(),
+        Some(EndReason::SessionClosed(_))
+    ));
+    assert!(sub.next().await.is_none());
+}

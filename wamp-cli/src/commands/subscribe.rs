@@ -1,37 +1,29 @@
-//! `wamp subscribe TOPIC`: print events as JSON lines, reconnecting when the connection is
-//! lost.
+//! `wamp subscribe TOPIC`: print events as JSON lines; the session reconnects (and
+//! subscribes again) by itself when the connection is lost.
 
 use futures_util::StreamExt as _;
-use wamp::client::{Error, Subscription};
+use wamp::client::{EndReason, Error, Subscription};
 use wamp::protocol::MatchPolicy;
 use wamp::Session;
 
 use crate::cli::SubscribeArgs;
 use crate::connect::Target;
-use crate::exit::{one_line, Failure};
-use crate::reconnect;
+use crate::exit::Failure;
+use crate::reconnect::Reporter;
 use crate::signals::Shutdown;
 use crate::{json, output};
 
-/// How receiving on one session ended.
-enum Outcome {
-    /// `--count` events were printed.
-    Done,
-    /// The session or the subscription was lost, for this reason.
-    Lost(String),
-}
-
-/// Subscribes and prints each event; exits after `--count` events, on a signal, or when
-/// the router refuses or revokes the subscription. Reconnects when the connection is lost.
+/// Subscribes and prints each event; exits after `--count` events, on a signal, when the
+/// router refuses or revokes the subscription, or when the session ends for good.
 pub async fn run(target: &Target, args: SubscribeArgs) -> Result<(), Failure> {
     let policy = MatchPolicy::from(args.match_policy);
     super::check_uri(&args.topic, policy.uri_kind(), "topic")?;
     let mut shutdown = Shutdown::install();
     let session = shutdown
-        .race(target.connect())
+        .race(target.connect_reconnecting())
         .await
         .map_err(Failure::quiet)??;
-    let subscription = match shutdown.race(subscribe(session.clone(), &args)).await {
+    let mut subscription = match shutdown.race(subscribe(&session, &args)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             super::leave(&session).await;
@@ -42,31 +34,15 @@ pub async fn run(target: &Target, args: SubscribeArgs) -> Result<(), Failure> {
             return Err(Failure::quiet(code));
         }
     };
-    let mut current = (session, subscription);
-    let mut remaining = args.count;
-    loop {
-        let (session, mut subscription) = current;
-        let outcome = receive(&session, &mut subscription, &mut remaining, &mut shutdown).await;
-        drop(subscription);
-        super::leave(&session).await;
-        let reason = match outcome? {
-            Outcome::Done => return Ok(()),
-            Outcome::Lost(reason) => reason,
-        };
-        eprintln!(
-            "wamp: connection lost ({}); reconnecting to {}",
-            one_line(&reason),
-            target.url()
-        );
-        current = shutdown
-            .race(reconnect::reconnect(target, |s| subscribe(s, &args)))
-            .await
-            .map_err(Failure::quiet)??;
-    }
+    let mut reporter = Reporter::new(&session, target.url());
+    let outcome = receive(&mut subscription, args.count, &mut reporter, &mut shutdown).await;
+    drop(subscription);
+    super::leave(&session).await;
+    outcome
 }
 
 /// Subscribes on `session` as the options say.
-async fn subscribe(session: Session, args: &SubscribeArgs) -> Result<Subscription, Error> {
+async fn subscribe(session: &Session, args: &SubscribeArgs) -> Result<Subscription, Error> {
     let mut request = session
         .subscribe(&args.topic)
         .match_policy(args.match_policy.into());
@@ -78,14 +54,15 @@ async fn subscribe(session: Session, args: &SubscribeArgs) -> Result<Subscriptio
     Ok(subscription)
 }
 
-/// Prints events until `--count` is reached, the session is lost, or a signal comes.
+/// Prints events until `--count` is reached, the subscription ends, or a signal comes;
+/// reports reconnections on the way.
 async fn receive(
-    session: &Session,
     subscription: &mut Subscription,
-    remaining: &mut Option<u64>,
+    mut remaining: Option<u64>,
+    reporter: &mut Reporter,
     shutdown: &mut Shutdown,
-) -> Result<Outcome, Failure> {
-    let mut state = session.state();
+) -> Result<(), Failure> {
+    let mut dropped = 0;
     loop {
         tokio::select! {
             biased;
@@ -98,24 +75,38 @@ async fn receive(
                             continue;
                         }
                     }
-                    if let Some(n) = remaining {
+                    let now = subscription.dropped();
+                    if now > dropped {
+                        eprintln!("wamp: {} events dropped: stdout is not keeping up", now - dropped);
+                        dropped = now;
+                    }
+                    if let Some(n) = &mut remaining {
                         *n = n.saturating_sub(1);
                         if *n == 0 {
-                            return Ok(Outcome::Done);
+                            return Ok(());
                         }
                     }
                 }
-                Some(Err(Error::Revoked(reason))) => {
-                    return Err(Failure::remote(format!(
-                        "the router revoked the subscription: {reason}"
-                    )));
-                }
-                Some(Err(Error::NotConnected(Some(reason)))) => return Ok(Outcome::Lost(reason)),
-                Some(Err(e)) => return Ok(Outcome::Lost(e.to_string())),
-                None => return Ok(Outcome::Lost("the subscription ended".into())),
+                Some(Err(e)) => return Err(ended(subscription.end_reason(), e)),
+                None => return Err(Failure::connect("connection lost: the subscription ended")),
             },
-            reason = reconnect::closed(&mut state) => return Ok(Outcome::Lost(reason)),
+            () = reporter.next() => {}
             code = shutdown.wait() => return Err(Failure::quiet(code)),
         }
+    }
+}
+
+/// Why the subscription ended, as the exit status says it: refused or revoked by the
+/// router exits 1, the session being over exits 3.
+fn ended(reason: Option<&EndReason>, error: Error) -> Failure {
+    match reason {
+        Some(EndReason::Revoked(reason)) => Failure::remote(format!(
+            "the router revoked the subscription: {}",
+            reason.as_deref().unwrap_or("no reason given")
+        )),
+        Some(EndReason::RestoreFailed(e)) => Failure::remote(format!(
+            "the router refused to subscribe again after reconnecting: {e}"
+        )),
+        _ => Failure::from_operation(error),
     }
 }

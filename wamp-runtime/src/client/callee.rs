@@ -1,5 +1,6 @@
-//! What a callee's handler may return, and how that becomes the YIELD (or ERROR) its
-//! caller gets.
+//! The callee side: running a handler for each INVOCATION (the [`Invocations`] the driver
+//! keeps, each a task of its own that hands its YIELD or ERROR back as a command), and
+//! what a handler may return.
 //!
 //! A handler returns anything that is [`IntoResult`]: a ready payload, nothing, typed
 //! arguments ([`Args`], [`Kwargs`], [`ArgsKw`], encoded in the session's serializer when the
@@ -16,11 +17,176 @@
 //! with [`Invocation::result`](super::Invocation::result) (or
 //! [`IntoPayload::into_payload`]) before `Ok`.
 
-use serde::Serialize;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
-use super::error::WampError;
-use crate::protocol::{EncodeError, Payload, Uri};
+use futures_util::FutureExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::command::{Command, Commands};
+use super::error::{encode_failure, WampError};
+use super::types::{Handler, Invocation, ProgressSink};
+use crate::protocol::{
+    Dict, ErrorDetails, ErrorMessage, Id, Message, MessageType, Payload, Uri, Yield, YieldOptions,
+};
 use crate::serializer::Serializer;
+
+/// The invocations whose handlers are running, by INVOCATION request ID.
+#[derive(Default)]
+pub(crate) struct Invocations {
+    running: HashMap<Id, Running>,
+}
+
+/// A running invocation: its task, and where further input chunks go (progressive call
+/// invocations).
+struct Running {
+    task: tokio::task::AbortHandle,
+    chunks: Option<mpsc::UnboundedSender<Payload>>,
+}
+
+/// What a new invocation is made of.
+pub(crate) struct Start {
+    pub(crate) m: crate::protocol::Invocation,
+    /// The procedure registered (for pattern registrations the concrete one is in the
+    /// details).
+    pub(crate) procedure: Uri,
+    pub(crate) handler: Handler,
+    pub(crate) serializer: Serializer,
+    pub(crate) progress: Arc<dyn ProgressSink>,
+    /// Where the handler's YIELD or ERROR goes.
+    pub(crate) done: Commands,
+}
+
+impl Invocations {
+    /// A further input chunk of a progressive call invocation already running: handed to
+    /// its handler (`true`), or not one (`false`).
+    pub(crate) fn chunk(&mut self, m: &mut crate::protocol::Invocation) -> bool {
+        let Some(running) = self.running.get_mut(&m.request) else {
+            return false;
+        };
+        let more = m.details.progress().unwrap_or(false);
+        if let Some(chunks) = &running.chunks {
+            let _ = chunks.send(std::mem::take(&mut m.payload));
+        }
+        if !more {
+            running.chunks = None; // the final chunk: the handler's input ends
+        }
+        true
+    }
+
+    /// Runs the handler for a new invocation in a task of its own. A panic in the handler
+    /// becomes `wamp.error.runtime_error` for the caller.
+    pub(crate) fn start(&mut self, start: Start) {
+        let Start {
+            m,
+            procedure,
+            handler,
+            serializer,
+            progress,
+            done,
+        } = start;
+        let procedure = m.details.procedure().unwrap_or(procedure);
+        let request = m.request;
+        let (chunks_tx, chunks_rx) = if m.details.progress().unwrap_or(false) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let invocation = Invocation::new(
+            request,
+            m.registration,
+            procedure,
+            m.payload,
+            m.details,
+            serializer,
+            progress,
+            chunks_rx,
+        );
+        let task = tokio::spawn(async move {
+            let outcome = AssertUnwindSafe(handler(invocation)).catch_unwind().await;
+            let msg = match outcome {
+                Ok(Ok(payload)) => Yield {
+                    request,
+                    options: YieldOptions::new(),
+                    payload,
+                }
+                .into(),
+                Ok(Err(e)) => ErrorMessage {
+                    request_type: MessageType::Invocation,
+                    request,
+                    details: ErrorDetails::new(),
+                    error: e.uri,
+                    payload: e.payload,
+                }
+                .into(),
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    error_reply(
+                        request,
+                        "wamp.error.runtime_error",
+                        &format!("the callee panicked: {what}"),
+                    )
+                }
+            };
+            let _ = done.send(Command::InvocationDone { request, msg });
+        });
+        self.running.insert(
+            request,
+            Running {
+                task: task.abort_handle(),
+                chunks: chunks_tx,
+            },
+        );
+    }
+
+    /// Whether the handler for `request` is still running (its progress is still wanted).
+    pub(crate) fn is_running(&self, request: Id) -> bool {
+        self.running.contains_key(&request)
+    }
+
+    /// The handler for `request` is done: `true` if its answer is still wanted.
+    pub(crate) fn finish(&mut self, request: Id) -> bool {
+        self.running.remove(&request).is_some()
+    }
+
+    /// INTERRUPT: stops the handler; `true` if it was running (then the caller is owed
+    /// an ERROR).
+    pub(crate) fn interrupt(&mut self, request: Id) -> bool {
+        match self.running.remove(&request) {
+            Some(running) => {
+                running.task.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every handler (the connection is gone).
+    pub(crate) fn stop_all(&mut self) {
+        for (_, running) in self.running.drain() {
+            running.task.abort();
+        }
+    }
+}
+
+/// An ERROR answering an INVOCATION, with a message as its one argument.
+pub(crate) fn error_reply(request: Id, uri: &'static str, message: &str) -> Message {
+    ErrorMessage {
+        request_type: MessageType::Invocation,
+        request,
+        details: ErrorDetails::new(),
+        error: Uri::from_static(uri),
+        payload: Payload::from_values(vec![message.into()], Dict::new()),
+    }
+    .into()
+}
 
 /// A value a callee answers with: it becomes the arguments of the YIELD.
 pub trait IntoPayload {
@@ -104,17 +270,6 @@ impl<A: Serialize, K: Serialize> IntoPayload for ArgsKw<A, K> {
             .and_then(|p| p.with_encoded_kwargs(serializer, &self.1))
             .map_err(|e| encode_failure(&e))
     }
-}
-
-/// A result the callee could not encode: `wamp.error.runtime_error` for the caller.
-pub(crate) fn encode_failure(e: &EncodeError) -> WampError {
-    WampError::with_payload(
-        Uri::from_static("wamp.error.runtime_error"),
-        Payload::from_values(
-            vec![format!("the callee could not encode its result: {e}").into()],
-            Default::default(),
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -87,6 +87,19 @@ impl WampError {
     }
 }
 
+/// A result the callee could not encode: `wamp.error.runtime_error` for the caller.
+pub(crate) fn encode_failure(e: &EncodeError) -> WampError {
+    WampError::with_payload(
+        Uri::from_static(StandardError::RuntimeError.uri()),
+        Payload::from_values(
+            vec![Value::String(format!(
+                "the callee could not encode its result: {e}"
+            ))],
+            Default::default(),
+        ),
+    )
+}
+
 /// The serializer of payloads made before the session that sends them is known.
 const NEUTRAL: Serializer = Serializer::MsgPack;
 

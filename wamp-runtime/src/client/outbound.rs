@@ -28,11 +28,50 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::Sink;
 
-use super::driver::CallSink;
+use tokio::sync::oneshot;
+
 use super::error::Error;
+use super::feed::FeedSender;
+use super::types::CallResult;
 use crate::protocol::id::OwnIdMap;
 use crate::protocol::{Id, Message};
 use crate::transport::{TransportError, TransportWriter};
+
+/// Replies for one call: progressive results, then the final result or an error.
+pub(crate) enum CallSink {
+    /// A plain call: one answer (a oneshot is cheaper than a channel per call).
+    Once(oneshot::Sender<Result<CallResult, Error>>),
+    /// Progressive results: any number of them (those the caller's buffer has no room
+    /// for are dropped), then the final one, never dropped.
+    Stream(FeedSender<CallResult, Result<CallResult, Error>>),
+}
+
+impl CallSink {
+    /// Delivers the final answer.
+    pub(crate) fn finish(self, result: Result<CallResult, Error>) {
+        match self {
+            CallSink::Once(tx) => {
+                let _ = tx.send(result);
+            }
+            CallSink::Stream(tx) => tx.end(result),
+        }
+    }
+
+    /// Delivers a progressive result (dropped for plain calls, which did not ask).
+    pub(crate) fn progress(&self, result: CallResult) {
+        if let CallSink::Stream(tx) = self {
+            tx.push(result);
+        }
+    }
+
+    /// Whether the caller has given up waiting.
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            CallSink::Once(tx) => tx.is_closed(),
+            CallSink::Stream(tx) => tx.is_closed(),
+        }
+    }
+}
 
 /// The write half of the current connection.
 pub(crate) type Writer = TransportWriter;

@@ -4,23 +4,69 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Sleep;
 
-use super::driver::{CallSink, Command, SubKey};
+use super::callee::IntoResult;
+use super::command::{Command, SubKey};
 use super::error::Error;
 use super::feed::{feed, FeedReceiver, Next};
-use super::types::{CallResult, Event, Progressive};
-use super::uri::PendingUri;
-use super::{Handler, IntoUri, Session};
+use super::outbound::CallSink;
+use super::session::Session;
+use super::types::{CallResult, EndReason, Event, Handler, Invocation, Progressive};
+use super::uri::{IntoUri, PendingUri};
 use crate::protocol::*;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl Session {
+    /// Calls a procedure. Set arguments and options on the returned request, then
+    /// `.await` it (or turn it into a stream of progressive results). The URI is text
+    /// (checked; an invalid one fails the call) or a [`Uri`] (see [`IntoUri`]).
+    pub fn call(&self, procedure: impl IntoUri) -> CallRequest {
+        CallRequest::new(self.clone(), procedure)
+    }
+
+    /// Publishes an event. Set arguments and options, then `.await` it. The topic is text
+    /// or a [`Uri`] (see [`IntoUri`]).
+    pub fn publish(&self, topic: impl IntoUri) -> PublishRequest {
+        PublishRequest::new(self.clone(), topic)
+    }
+
+    /// Subscribes to a topic (or pattern). `.await` gives a [`Subscription`], a stream of
+    /// events. Text is checked against the rules of the match policy when awaited; a
+    /// [`Uri`] is taken as it is (see [`IntoUri`]).
+    pub fn subscribe(&self, topic: impl IntoUri) -> SubscribeRequest {
+        SubscribeRequest::new(self.clone(), topic)
+    }
+
+    /// Registers a procedure (or pattern) with an async handler. `.await` gives a
+    /// [`Registration`]; dropping it unregisters. The URI is given as for
+    /// [`Session::subscribe`].
+    ///
+    /// The handler returns anything [`IntoResult`]: a [`HandlerResult`] (result arguments
+    /// or an error), a [`Payload`], `()`, or typed arguments ([`Args`], [`Kwargs`],
+    /// [`ArgsKw`]).
+    pub fn register<F, Fut>(&self, procedure: impl IntoUri, handler: F) -> RegisterRequest
+    where
+        F: Fn(Invocation) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoResult,
+    {
+        let handler: Handler = Arc::new(move |inv: Invocation| {
+            let serializer = inv.serializer;
+            let answer = handler(inv);
+            Box::pin(async move { answer.await.into_result(serializer) })
+        });
+        RegisterRequest::new(self.clone(), procedure, handler)
+    }
+}
 
 fn add_args<A: Serialize + ?Sized>(
     session: &Session,
@@ -703,14 +749,21 @@ impl IntoFuture for SubscribeRequest {
                 key,
                 local,
                 events: events_rx,
+                end: None,
                 active: true,
             })
         })
     }
 }
 
-/// A subscription: a stream of events. Ends with an error item when the router revokes
-/// it or the session ends. Dropping it unsubscribes.
+/// A subscription: a stream of events. Dropping it unsubscribes.
+///
+/// End: when the subscription ends without its owner ending it, the stream yields one
+/// error item saying why, then ends: [`Error::Revoked`] when the router revokes it,
+/// the router's [`Error::Wamp`] when it refuses to subscribe it again after a reconnect,
+/// [`Error::NotConnected`] when the session is over (it left, the router closed it,
+/// reconnection gave up). [`Subscription::end_reason`] then has the [`EndReason`].
+/// While the session reconnects, the stream just waits.
 ///
 /// Buffer: events wait here until the stream takes them, up to
 /// [`SubscribeRequest::buffer`] of them ([`Subscription::DEFAULT_BUFFER`] by default).
@@ -724,7 +777,8 @@ pub struct Subscription {
     id: Id,
     key: SubKey,
     local: u64,
-    events: FeedReceiver<Event, Error>,
+    events: FeedReceiver<Event, EndReason>,
+    end: Option<EndReason>,
     active: bool,
 }
 
@@ -743,6 +797,11 @@ impl Subscription {
     /// How many events were dropped because the buffer was full.
     pub fn dropped(&self) -> u64 {
         self.events.dropped()
+    }
+
+    /// Why the subscription ended, once its stream has yielded the item saying so.
+    pub fn end_reason(&self) -> Option<&EndReason> {
+        self.end.as_ref()
     }
 
     /// The router's subscription ID (shared by local subscriptions to the same topic).
@@ -767,12 +826,14 @@ impl Subscription {
 impl Stream for Subscription {
     type Item = Result<Event, Error>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.poll_next(cx).map(|next| {
-            next.map(|next| match next {
-                Next::Item(event) => Ok(event),
-                Next::End(e) => Err(e),
-            })
-        })
+        let next = std::task::ready!(self.events.poll_next(cx));
+        Poll::Ready(next.map(|next| match next {
+            Next::Item(event) => Ok(event),
+            Next::End(reason) => {
+                self.end = Some(reason.clone());
+                Err(reason.into())
+            }
+        }))
     }
 }
 
@@ -853,11 +914,13 @@ impl IntoFuture for RegisterRequest {
             let procedure = self.procedure.into_uri(policy.uri_kind())?;
             let local = self.session.next_local();
             let (tx, rx) = oneshot::channel();
+            let (end_tx, end_rx) = watch::channel(None);
             self.session.send(Command::Register {
                 local,
                 procedure,
                 options: self.options,
                 handler: self.handler,
+                end: end_tx,
                 reply: tx,
             })?;
             let id = match rx.await {
@@ -868,6 +931,7 @@ impl IntoFuture for RegisterRequest {
                 session: self.session,
                 id,
                 local,
+                end: end_rx,
                 active: true,
             })
         })
@@ -875,11 +939,17 @@ impl IntoFuture for RegisterRequest {
 }
 
 /// A registered procedure. Dropping it unregisters.
+///
+/// With reconnection on, the procedure is registered again after each reconnect (under a
+/// new router ID). When it ends without its owner ending it, [`Registration::ended`]
+/// says why: the router revoked it, refused to register it again after a reconnect, or
+/// the session is over.
 #[must_use = "dropping a registration unregisters the procedure"]
 pub struct Registration {
     session: Session,
     id: Id,
     local: u64,
+    end: watch::Receiver<Option<EndReason>>,
     active: bool,
 }
 
@@ -892,9 +962,26 @@ impl std::fmt::Debug for Registration {
 }
 
 impl Registration {
-    /// The router's registration ID.
+    /// The router's registration ID (as first registered; it changes with reconnects).
     pub fn id(&self) -> Id {
         self.id
+    }
+
+    /// Resolves when the registration has ended without its owner ending it, with the
+    /// reason; pending for as long as it is active (through reconnects).
+    pub async fn ended(&self) -> EndReason {
+        let mut end = self.end.clone();
+        let result = match end.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
+            Err(_) => None,
+        };
+        // The session's task is gone without a word: the session is over.
+        result.unwrap_or_else(|| EndReason::SessionClosed("the session ended".into()))
+    }
+
+    /// Why the registration ended, if it has (see [`Registration::ended`]).
+    pub fn end_reason(&self) -> Option<EndReason> {
+        self.end.borrow().clone()
     }
 
     /// Unregisters and waits for the router to confirm.

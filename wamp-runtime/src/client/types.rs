@@ -1,20 +1,35 @@
-//! What the session hands to application code: call results, events, invocations.
+//! What the session hands to application code: call results, events, invocations, and
+//! the handler type. Depends on no other part of the session: the session's internals
+//! refer to these types, never the other way round.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
-use std::sync::Arc;
-
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::callee::encode_failure;
-use super::driver::Command;
-use super::error::WampError;
+use super::error::{encode_failure, WampError};
 use crate::protocol::{
-    EventDetails, Id, InvocationDetails, Payload, PayloadError, ResultDetails, Uri, Yield,
-    YieldOptions,
+    EventDetails, Id, InvocationDetails, Payload, PayloadError, ResultDetails, Uri,
 };
 use crate::serializer::Serializer;
+
+/// What a callee handler returns in the common case: result arguments, or an error for
+/// the caller. Handlers may return any [`IntoResult`](super::IntoResult).
+pub type HandlerResult = Result<Payload, WampError>;
+
+/// A registered procedure's handler, type-erased.
+pub(crate) type Handler =
+    Arc<dyn Fn(Invocation) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>> + Send + Sync>;
+
+/// Where an invocation's progressive results go: to the session, which writes them, or
+/// to a test. The slot is freed once the result is written (or taken by the test).
+pub(crate) trait ProgressSink: Send + Sync {
+    /// Hands over one progressive result for `request`; `false` if nobody takes it.
+    fn send_progress(&self, request: Id, payload: Payload, slot: OwnedSemaphorePermit) -> bool;
+}
 
 /// The result of a call, or one progressive result.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,7 +143,6 @@ impl Event {
 }
 
 /// One invocation of a registered procedure, as a handler sees it.
-#[derive(Debug)]
 pub struct Invocation {
     /// The INVOCATION request ID.
     pub request: Id,
@@ -142,7 +156,7 @@ pub struct Invocation {
     pub details: InvocationDetails,
     pub(crate) serializer: Serializer,
     /// Where progressive results go.
-    progress_to: ProgressTo,
+    progress_to: Arc<dyn ProgressSink>,
     /// Further input chunks, when the caller streams its arguments.
     pub(crate) chunks: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>>,
     /// One permit per progressive result that may be on its way to the connection; only
@@ -164,7 +178,7 @@ impl Invocation {
         payload: Payload,
         details: InvocationDetails,
         serializer: Serializer,
-        commands: super::driver::Commands,
+        progress_to: Arc<dyn ProgressSink>,
         chunks: Option<tokio::sync::mpsc::UnboundedReceiver<Payload>>,
     ) -> Self {
         let progress_slots = details
@@ -178,7 +192,7 @@ impl Invocation {
             payload,
             details,
             serializer,
-            progress_to: ProgressTo::Session(commands),
+            progress_to,
             chunks: tokio::sync::Mutex::new(chunks),
             progress_slots,
         }
@@ -271,37 +285,22 @@ impl Invocation {
         }
     }
 
-    /// Hands a progressive result to the session with its slot, freed once written.
+    /// Hands a progressive result over with its slot, freed once written.
     fn send_progress_in(&self, slot: OwnedSemaphorePermit, payload: Payload) -> bool {
-        match &self.progress_to {
-            ProgressTo::Session(commands) => {
-                let msg = Yield {
-                    request: self.request,
-                    options: YieldOptions::new().with_progress(true),
-                    payload,
-                };
-                commands
-                    .send(Command::InvocationProgress {
-                        request: self.request,
-                        msg: msg.into(),
-                        slot,
-                    })
-                    .is_ok()
-            }
-            #[cfg(feature = "test-util")]
-            ProgressTo::Test(tx) => tx.send((payload, slot)).is_ok(),
-        }
+        self.progress_to.send_progress(self.request, payload, slot)
     }
 }
 
-/// Where an invocation's progressive results go.
-#[derive(Debug)]
-enum ProgressTo {
-    /// To the session's task, which writes them.
-    Session(super::driver::Commands),
-    /// To a test's [`ProgressReceiver`].
-    #[cfg(feature = "test-util")]
-    Test(tokio::sync::mpsc::UnboundedSender<(Payload, OwnedSemaphorePermit)>),
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocation")
+            .field("request", &self.request)
+            .field("registration", &self.registration)
+            .field("procedure", &self.procedure)
+            .field("payload", &self.payload)
+            .field("details", &self.details)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(feature = "test-util")]
@@ -319,6 +318,7 @@ impl Invocation {
         details: InvocationDetails,
     ) -> (Invocation, ProgressReceiver) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress_to: Arc<dyn ProgressSink> = Arc::new(TestProgress(tx));
         let progress_slots = details
             .receive_progress()
             .unwrap_or(false)
@@ -330,11 +330,22 @@ impl Invocation {
             payload,
             details,
             serializer: Serializer::MsgPack,
-            progress_to: ProgressTo::Test(tx),
+            progress_to,
             chunks: tokio::sync::Mutex::new(None),
             progress_slots,
         };
         (invocation, ProgressReceiver { rx })
+    }
+}
+
+/// A test's end of [`Invocation::for_test`]'s progressive results.
+#[cfg(feature = "test-util")]
+struct TestProgress(tokio::sync::mpsc::UnboundedSender<(Payload, OwnedSemaphorePermit)>);
+
+#[cfg(feature = "test-util")]
+impl ProgressSink for TestProgress {
+    fn send_progress(&self, _request: Id, payload: Payload, slot: OwnedSemaphorePermit) -> bool {
+        self.0.send((payload, slot)).is_ok()
     }
 }
 
@@ -379,15 +390,60 @@ impl futures_util::Stream for ProgressReceiver {
     }
 }
 
+/// Why a registration or a subscription ended without its owner ending it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The router revoked it (e.g. `wamp.registration.remove_callee`), with the reason it
+    /// gave, if any.
+    Revoked(Option<String>),
+    /// After a reconnect, the router refused to register or subscribe it again: its
+    /// ERROR (e.g. `wamp.error.procedure_already_exists` when the router has not noticed
+    /// yet that our previous session is gone, or `wamp.error.not_authorized`).
+    RestoreFailed(WampError),
+    /// The session is over (it left, the router closed it, or reconnection gave up): the
+    /// session's reason.
+    SessionClosed(String),
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndReason::Revoked(Some(reason)) => write!(f, "revoked by the router: {reason}"),
+            EndReason::Revoked(None) => f.write_str("revoked by the router"),
+            EndReason::RestoreFailed(e) => {
+                write!(f, "the router refused it again after a reconnect: {e}")
+            }
+            EndReason::SessionClosed(reason) => write!(f, "the session is over: {reason}"),
+        }
+    }
+}
+
+impl From<EndReason> for super::Error {
+    /// The error item that ends a subscription's stream: [`Error::Revoked`](super::Error::Revoked),
+    /// the router's [`Error::Wamp`](super::Error::Wamp), or
+    /// [`Error::NotConnected`](super::Error::NotConnected).
+    fn from(reason: EndReason) -> Self {
+        match reason {
+            EndReason::Revoked(reason) => {
+                super::Error::Revoked(reason.unwrap_or_else(|| "revoked by the router".into()))
+            }
+            EndReason::RestoreFailed(e) => super::Error::Wamp(e),
+            EndReason::SessionClosed(reason) => super::Error::NotConnected(Some(reason)),
+        }
+    }
+}
+
 /// Where a session is in its life.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionState {
     /// Joined with this session ID.
     Joined(Id),
-    /// The connection was lost; with reconnection on, a new attempt is under way.
+    /// The connection was lost (or, with reconnection on, the last attempt to reconnect
+    /// failed), and why; with reconnection on, the next attempt waits for its delay.
     Disconnected(String),
-    /// Reconnecting: attempt number.
+    /// Reconnecting: the attempt (1-based) under way.
     Reconnecting(u32),
     /// The session left (or was closed by the router) and is over.
     Closed(String),
@@ -395,24 +451,36 @@ pub enum SessionState {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::Mutex;
     use std::time::Duration;
 
-    use tokio::sync::mpsc;
-
     use super::*;
-    use crate::client::driver::Commands;
-    use crate::client::outbound::Outbound;
     use crate::protocol::Dict;
 
-    /// An invocation whose session task never runs: its commands stay queued.
-    fn stalled_invocation(
-        receive_progress: bool,
-    ) -> (Invocation, mpsc::UnboundedReceiver<Command>) {
-        let (ours, _theirs) = crate::transport::memory::pair();
-        let (writer, _reader) = crate::transport::split(ours);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let commands = Commands::new(tx, Arc::new(Outbound::new(writer)));
+    /// A session that never writes: progressive results stay queued with their slots.
+    #[derive(Default)]
+    struct Stalled(Mutex<Vec<(Payload, OwnedSemaphorePermit)>>);
+
+    impl ProgressSink for Stalled {
+        fn send_progress(&self, _: Id, payload: Payload, slot: OwnedSemaphorePermit) -> bool {
+            self.0.lock().map(|mut q| q.push((payload, slot))).is_ok()
+        }
+    }
+
+    impl Stalled {
+        fn write_one(&self) -> bool {
+            self.0
+                .lock()
+                .map(|mut q| q.pop().is_some())
+                .unwrap_or(false)
+        }
+        fn len(&self) -> usize {
+            self.0.lock().map(|q| q.len()).unwrap_or(0)
+        }
+    }
+
+    fn invocation(receive_progress: bool) -> (Invocation, Arc<Stalled>) {
+        let sink = Arc::new(Stalled::default());
         let mut details = InvocationDetails::new();
         if receive_progress {
             details = details.with_receive_progress(true);
@@ -424,10 +492,10 @@ mod tests {
             Payload::empty(),
             details,
             Serializer::Json,
-            commands,
+            sink.clone(),
             None,
         );
-        (inv, rx)
+        (inv, sink)
     }
 
     fn chunk(i: usize) -> Payload {
@@ -436,7 +504,7 @@ mod tests {
 
     #[tokio::test]
     async fn progress_is_bounded_per_invocation() {
-        let (inv, mut queued) = stalled_invocation(true);
+        let (inv, session) = invocation(true);
         for i in 0..Invocation::PROGRESS_QUEUE {
             assert!(inv.progress(chunk(i)), "progress {i}");
         }
@@ -449,29 +517,18 @@ mod tests {
             "send_progress waits while the queue is full"
         );
         // The session writes one: there is room for one more.
-        let first = queued.recv().await;
-        assert!(matches!(first, Some(Command::InvocationProgress { .. })));
-        drop(first);
+        assert!(session.write_one());
         let sent = tokio::time::timeout(Duration::from_secs(1), inv.send_progress(chunk(101)));
         assert_eq!(sent.await, Ok(true));
         assert!(!inv.progress(chunk(102)), "full again");
-        let mut n = 0;
-        while let Ok(cmd) = queued.try_recv() {
-            assert!(matches!(cmd, Command::InvocationProgress { .. }));
-            n += 1;
-        }
-        assert_eq!(
-            n,
-            Invocation::PROGRESS_QUEUE,
-            "63 left from the first round, then #101"
-        );
+        assert_eq!(session.len(), Invocation::PROGRESS_QUEUE);
     }
 
     #[tokio::test]
     async fn no_progress_unless_the_caller_asked_for_it() {
-        let (inv, mut queued) = stalled_invocation(false);
+        let (inv, session) = invocation(false);
         assert!(!inv.progress(chunk(1)));
         assert!(!inv.send_progress(chunk(2)).await);
-        assert!(queued.try_recv().is_err());
+        assert_eq!(session.len(), 0);
     }
 }
