@@ -231,3 +231,75 @@ fn serde_json_like(key: &str, value: &str) -> Dict {
     d.insert(key.into(), Value::from(value));
     d
 }
+
+#[tokio::test]
+async fn subscriptions_filtered_by_capture_values() {
+    use wamp_examples::telemetry::TelemetryFilter;
+    let (_router, callee, caller, _service) = setup().await;
+    let listener = TelemetryClient::new(callee.clone());
+    // Only pump-2's events, any metric (a wildcard subscription)...
+    let mut pump2 = listener
+        .subscribe_telemetry_where(&TelemetryFilter {
+            device: Some("pump-2".into()),
+            metric: None,
+        })
+        .await
+        .expect("subscribe");
+    // ...and exactly pump-1's temperature (an exact subscription).
+    let mut pump1_temp = listener
+        .subscribe_telemetry_where(&TelemetryFilter {
+            device: Some("pump-1".into()),
+            metric: Some(Metric::Temperature),
+        })
+        .await
+        .expect("subscribe");
+    let publisher = TelemetryClient::new(caller.clone());
+    for (device, metric, value) in [
+        ("pump-1", Metric::Cpu, 1.0),
+        ("pump-2", Metric::Cpu, 2.0),
+        ("pump-1", Metric::Temperature, 3.0),
+    ] {
+        publisher
+            .publish_telemetry(&TelemetryEvent {
+                device: device.into(),
+                metric,
+                value,
+                ts_ms: 1,
+                unit: None,
+            })
+            .acknowledge(true)
+            .await
+            .expect("publish");
+    }
+    assert_eq!(next(&mut pump2).await.value, 2.0);
+    assert_eq!(next(&mut pump1_temp).await.value, 3.0);
+    // Nothing else arrives on either.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), pump2.next())
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), pump1_temp.next())
+            .await
+            .is_err()
+    );
+
+    // A filter value that is not one URI component fails when awaited.
+    let err = listener
+        .subscribe_telemetry_where(&TelemetryFilter {
+            device: Some("a.b".into()),
+            metric: None,
+        })
+        .await
+        .expect_err("a dot");
+    assert!(err.to_string().contains("capture `device`"), "{err}");
+}
+
+async fn next(s: &mut wamp::typed::Subscription<TelemetryEvent>) -> TelemetryEvent {
+    tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .expect("in time")
+        .expect("an event")
+        .expect("typed")
+}

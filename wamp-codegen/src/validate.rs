@@ -157,16 +157,13 @@ fn contract(r: &Resolver<'_>, c: &Contract, diags: &mut Diagnostics) {
         let base = names::type_name(&t.name.name);
         let what = |s: &str| format!("{s} of topic `{}`", t.name.name);
         add(format!("{base}Event"), what("the event type"), t.name.span);
-        add(
-            format!("{base}Publish"),
-            what("the publish builder"),
-            t.name.span,
-        );
-        add(
-            format!("{base}Subscribe"),
-            what("the subscribe builder"),
-            t.name.span,
-        );
+        if !t.params.is_empty() {
+            add(
+                format!("{base}Filter"),
+                what("the subscription filter"),
+                t.name.span,
+            );
+        }
     }
     collisions(&items, "in this contract's module", diags);
 
@@ -201,6 +198,13 @@ fn contract(r: &Resolver<'_>, c: &Contract, diags: &mut Diagnostics) {
             format!("the subscriber of topic `{}`", t.name.name),
             t.name.span,
         ));
+        if !t.params.is_empty() {
+            methods.push((
+                format!("subscribe_{}_where", names::snake(&t.name.name)),
+                format!("the filtered subscriber of topic `{}`", t.name.name),
+                t.name.span,
+            ));
+        }
     }
     collisions(
         &methods,

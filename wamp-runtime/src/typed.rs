@@ -293,7 +293,7 @@ pub type EventDecodeFn<T> = fn(&str, &Payload) -> Result<T, PayloadError>;
 /// A typed subscription being prepared; `.await` it for a [`Subscription`].
 #[must_use = "a subscription does nothing until it is awaited"]
 pub struct Subscribe<T> {
-    request: SubscribeRequest,
+    request: Result<SubscribeRequest, Error>,
     decode: EventDecodeFn<T>,
 }
 
@@ -306,14 +306,34 @@ impl<T> Subscribe<T> {
         decode: EventDecodeFn<T>,
     ) -> Self {
         Subscribe {
-            request: session.subscribe(topic).match_policy(policy),
+            request: Ok(session.subscribe(topic).match_policy(policy)),
+            decode,
+        }
+    }
+
+    /// A subscription to a topic built from filter values (or why there is none: a value
+    /// that is not one URI component). The error surfaces when it is awaited.
+    pub fn filtered(
+        session: &Session,
+        topic: Result<(String, MatchPolicy), Error>,
+        decode: EventDecodeFn<T>,
+    ) -> Self {
+        Subscribe {
+            request: topic.map(|(topic, policy)| session.subscribe(topic).match_policy(policy)),
             decode,
         }
     }
 
     /// Asks for the retained event, if any, right away.
     pub fn get_retained(mut self, get: bool) -> Self {
-        self.request = self.request.get_retained(get);
+        self.request = self.request.map(|r| r.get_retained(get));
+        self
+    }
+
+    /// How many events to buffer before dropping new ones (see
+    /// [`SubscribeRequest::buffer`]).
+    pub fn buffer(mut self, events: usize) -> Self {
+        self.request = self.request.map(|r| r.buffer(events));
         self
     }
 }
@@ -325,7 +345,7 @@ impl<T: Send + 'static> IntoFuture for Subscribe<T> {
     fn into_future(self) -> Self::IntoFuture {
         let decode = self.decode;
         Box::pin(async move {
-            let inner = self.request.await?;
+            let inner = self.request?.await?;
             Ok(Subscription { inner, decode })
         })
     }

@@ -533,7 +533,92 @@ fn topic(cx: &Cx<'_>, t: &Topic) -> (TokenStream, TokenStream) {
             #rt::typed::Subscribe::new(&self.session, #pattern, #policy, wire::#decode) #get_retained
         }
     };
-    (methods, topic_uri_fn(cx, &topic_fn, &event, topic_body))
+    let mut items = topic_uri_fn(cx, &topic_fn, &event, topic_body);
+    let mut methods = methods;
+    if is_pattern {
+        let (m, i) = filter(cx, t, &event, &decode, &parts);
+        methods.extend(m);
+        items.extend(i);
+    }
+    (methods, items)
+}
+
+/// For a topic with captures: a filter struct (one optional field per capture) and a
+/// `subscribe_X_where` method subscribing to the events whose captures have those values
+/// (an exact subscription when every capture is set).
+fn filter(
+    cx: &Cx<'_>,
+    t: &Topic,
+    event: &Ident,
+    decode: &Ident,
+    parts: &[UriPart],
+) -> (TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let ident = format_ident!("{}Filter", names::type_name(&t.name.name));
+    let method = format_ident!("subscribe_{}_where", names::snake(&t.name.name));
+    let fields = t.params.iter().map(|f| {
+        let name = names::ident(&names::snake(&f.name.name));
+        let ty = cx.ty(&f.ty.expr);
+        let doc = doc_attrs(Some(&format!(
+            "Only events whose `{{{}}}` is this value.",
+            f.name.name
+        )));
+        quote!(#doc pub #name: ::core::option::Option<#ty>,)
+    });
+    let mut reads = Vec::new();
+    let mut format = Vec::new();
+    let mut values = Vec::new();
+    let mut all_set = Vec::new();
+    for part in parts {
+        match part {
+            UriPart::Literal(l) => format.push(l.clone()),
+            UriPart::Capture(name) => {
+                format.push("{}".into());
+                let field = names::ident(&names::snake(name));
+                reads.push(quote! {
+                    let #field = match &filter.#field {
+                        ::core::option::Option::Some(v) => #rt::__private::capture(v, #name)?,
+                        ::core::option::Option::None => ::std::string::String::new(),
+                    };
+                });
+                all_set.push(quote!(filter.#field.is_some()));
+                values.push(field);
+            }
+        }
+    }
+    let format = format.join(".");
+    let get_retained = t.retain.then(|| quote!(.get_retained(true)));
+    let docs = doc_attrs(Some(&format!(
+        "Subscribes to the events of `{}` whose captures have the values set in `filter` (unset ones match anything).",
+        t.uri.name
+    )));
+    let method_tokens = quote! {
+        #docs
+        pub fn #method(&self, filter: &#ident) -> #rt::typed::Subscribe<#event> {
+            let topic = (|| {
+                #(#reads)*
+                let policy = if #(#all_set)&&* {
+                    #rt::protocol::MatchPolicy::Exact
+                } else {
+                    #rt::protocol::MatchPolicy::Wildcard
+                };
+                ::core::result::Result::Ok((::std::format!(#format, #(#values),*), policy))
+            })();
+            #rt::typed::Subscribe::filtered(&self.session, topic, wire::#decode) #get_retained
+        }
+    };
+    let doc = doc_attrs(Some(&format!(
+        "Which events of `{}` to subscribe to: `None` matches any value.",
+        t.name.name
+    )));
+    let item = quote! {
+        #doc
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct #ident {
+            #(#fields)*
+        }
+    };
+    (method_tokens, item)
 }
 
 /// The concrete-topic function lives in the contract module (next to the client).
