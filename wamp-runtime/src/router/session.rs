@@ -160,40 +160,10 @@ pub(crate) async fn serve(
     shared: Arc<RouterShared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let timeout = shared.limits.handshake_timeout;
-    let hello = match next(&mut t, timeout).await {
-        Ok(Message::Hello(h)) => h,
-        Ok(other) => {
-            let why = format!("expected HELLO, got {}", other.message_type());
-            let abort = abort("wamp.error.protocol_violation", why);
-            refuse(&mut t, Some(abort), CloseReason::ProtocolError).await;
-            return;
-        }
-        Err(e) => return refuse_broken(&mut t, e).await,
-    };
-    let Some(realm) = shared.realms.get(hello.realm.as_str()).cloned() else {
-        let abort = abort(
-            "wamp.error.no_such_realm",
-            format!("no realm {}", hello.realm),
-        );
-        refuse(&mut t, Some(abort), CloseReason::Normal).await;
-        return;
-    };
     // Boxed: the authentication state machines are large and must not stay in every
     // established session's future.
-    let identity = match Box::pin(authenticate(&mut t, &shared, &realm, &hello)).await {
-        Ok(identity) => identity,
-        Err(AuthError::Refused(message)) => {
-            let abort = abort("wamp.error.authentication_failed", message);
-            refuse(&mut t, Some(abort), CloseReason::Normal).await;
-            return;
-        }
-        Err(AuthError::Protocol(message)) => {
-            let abort = abort("wamp.error.protocol_violation", message);
-            refuse(&mut t, Some(abort), CloseReason::ProtocolError).await;
-            return;
-        }
-        Err(AuthError::Transport(e)) => return refuse_broken(&mut t, e).await,
+    let Some((hello, realm, identity)) = Box::pin(handshake(&mut t, &shared)).await else {
+        return;
     };
     let session_id = Id::random();
     let mut details = WelcomeDetails::new()
@@ -334,6 +304,83 @@ pub(crate) async fn serve(
     let drain = std::future::poll_fn(|cx| io.poll_drain(&mut t, cx));
     let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
     tracing::debug!(session = %session_id, "session ended");
+}
+
+/// HELLOs until one is welcome: the realm and who the session is. `None` when the
+/// connection was refused and closed (protocol violation, transport failure, too many
+/// failed logins).
+///
+/// A failed login is answered with ABORT after the login guard's delay for its authid;
+/// the connection may then send another HELLO, up to
+/// [`Limits::login_failures_per_connection`](super::Limits) failures in all.
+async fn handshake(
+    t: &mut Transport,
+    shared: &RouterShared,
+) -> Option<(Hello, Arc<Realm>, Identity)> {
+    let budget = shared.limits.login_failures_per_connection.max(1);
+    let mut failures = 0u32;
+    loop {
+        let hello = match next(t, shared.limits.handshake_timeout).await {
+            Ok(Message::Hello(h)) => h,
+            Ok(other) => {
+                let why = format!("expected HELLO, got {}", other.message_type());
+                let abort = abort("wamp.error.protocol_violation", why);
+                refuse(t, Some(abort), CloseReason::ProtocolError).await;
+                return None;
+            }
+            Err(e) => {
+                refuse_broken(t, e).await;
+                return None;
+            }
+        };
+        let (reason, message) = match shared.realms.get(hello.realm.as_str()) {
+            None => (
+                "wamp.error.no_such_realm",
+                format!("no realm {}", hello.realm),
+            ),
+            Some(realm) => match authenticate(t, shared, realm, &hello).await {
+                Ok(identity) => {
+                    shared.logins.succeeded(&realm.name, &identity.authid);
+                    return Some((hello, realm.clone(), identity));
+                }
+                Err(AuthError::Refused(message)) => {
+                    // Known users count on their own; unknown authids share one count.
+                    let authid = hello.details.authid().filter(|a| {
+                        shared
+                            .configs
+                            .get(realm.name.as_str())
+                            .is_some_and(|c| c.users.contains_key(a))
+                    });
+                    let delay = shared.logins.failed(&realm.name, authid.as_deref());
+                    tracing::debug!(?authid, ?delay, "authentication failed");
+                    tokio::time::sleep(delay).await;
+                    ("wamp.error.authentication_failed", message)
+                }
+                Err(AuthError::Protocol(message)) => {
+                    let abort = abort("wamp.error.protocol_violation", message);
+                    refuse(t, Some(abort), CloseReason::ProtocolError).await;
+                    return None;
+                }
+                Err(AuthError::Transport(e)) => {
+                    refuse_broken(t, e).await;
+                    return None;
+                }
+            },
+        };
+        failures += 1;
+        if failures >= budget {
+            let message = format!("{message} (too many failed logins on this connection)");
+            refuse(t, Some(abort(reason, message)), CloseReason::PolicyViolation).await;
+            return None;
+        }
+        // The peer may try again on this connection (within the handshake timeout).
+        if tokio::time::timeout(LAST_WORDS_TIMEOUT, t.send(abort(reason, message)))
+            .await
+            .map_or(true, |sent| sent.is_err())
+        {
+            return None;
+        }
+    }
 }
 
 /// What woke the session task up.
