@@ -28,6 +28,8 @@ pub struct Config {
 struct LimitsConfig {
     max_message_size: Option<usize>,
     outbound_queue: Option<usize>,
+    /// Bytes queued for a session before it is cut off as a slow consumer.
+    outbound_queue_bytes: Option<usize>,
     /// Milliseconds before the first ABORT of a failed login (doubling per failure).
     login_failure_delay_ms: Option<u64>,
     /// Milliseconds, the most a failed login's ABORT waits.
@@ -210,6 +212,9 @@ impl Config {
             }
             if let Some(q) = l.outbound_queue {
                 limits.outbound_queue = q.max(1);
+            }
+            if let Some(b) = l.outbound_queue_bytes {
+                limits.outbound_queue_bytes = b;
             }
             if let Some(ms) = l.login_failure_delay_ms {
                 limits.login_failure_delay = std::time::Duration::from_millis(ms);
@@ -422,13 +427,14 @@ mod tests {
     #[test]
     fn limits_set_the_login_failure_policy() {
         let config = parse(
-            "[limits]\nlogin_failure_delay_ms = 1500\nlogin_failure_delay_max_ms = 60000\nlogin_failures_per_connection = 0\n",
+            "[limits]\noutbound_queue_bytes = 1048576\nlogin_failure_delay_ms = 1500\nlogin_failure_delay_max_ms = 60000\nlogin_failures_per_connection = 0\n",
         )
         .expect("valid");
         let builder = config
             .apply(Path::new("router.toml"), RouterBuilder::default())
             .expect("apply");
         let text = format!("{builder:?}");
+        assert!(text.contains("outbound_queue_bytes: 1048576"), "{text}");
         assert!(text.contains("login_failure_delay: 1.5s"), "{text}");
         assert!(text.contains("login_failure_delay_max: 60s"), "{text}");
         // At least one failed HELLO per connection.

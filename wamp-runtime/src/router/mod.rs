@@ -16,8 +16,9 @@
 //!
 //! Slow consumers: a session may fall behind for a while (a burst), but one that stays
 //! more than [`Limits::outbound_queue`] messages behind for longer than
-//! [`Limits::slow_consumer_grace`], or ever falls [`Limits::outbound_hard_limit`] behind, is ended with
-//! ABORT `wamp.error.slow_consumer`; nobody else waits for it.
+//! [`Limits::slow_consumer_grace`], or ever falls [`Limits::outbound_hard_limit`] messages or
+//! [`Limits::outbound_queue_bytes`] bytes behind, is ended with ABORT
+//! `wamp.error.slow_consumer`; nobody else waits for it.
 //!
 //! Refused logins: the ABORT for a failed authentication is delayed, more for each further
 //! failure of the same authid ([`Limits::login_failure_delay`]), and a connection may fail
@@ -69,6 +70,10 @@ pub struct Limits {
     pub slow_consumer_grace: Duration,
     /// Queued messages above which a session is disconnected at once (default 262144).
     pub outbound_hard_limit: usize,
+    /// Queued bytes (payloads plus a small allowance per message) above which a session is
+    /// disconnected at once as a slow consumer (default 8 MiB). A message always fits an
+    /// empty queue, so a message of up to `max_message_size` is still delivered.
+    pub outbound_queue_bytes: usize,
     /// Time allowed for the transport and WAMP handshakes, authentication included
     /// (default 10 s).
     pub handshake_timeout: Duration,
@@ -92,6 +97,7 @@ impl Default for Limits {
             outbound_queue: 4096,
             slow_consumer_grace: Duration::from_secs(5),
             outbound_hard_limit: 262_144,
+            outbound_queue_bytes: 8 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             login_failure_delay: Duration::from_millis(500),
             login_failure_delay_max: Duration::from_secs(16),
