@@ -70,7 +70,13 @@ enum Kind {
 }
 
 /// One round: `calls` calls, `in_flight` at a time; CPU per call.
-async fn round(kind: Kind, client: &CalculatorClient, session: &Session, calls: usize, in_flight: usize) -> Duration {
+async fn round(
+    kind: Kind,
+    client: &CalculatorClient,
+    session: &Session,
+    calls: usize,
+    in_flight: usize,
+) -> Duration {
     let one = |i: usize| {
         let client = client.clone();
         let session = session.clone();
@@ -128,7 +134,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = router.listeners()[0].url();
     // The callees: the generated one, and one written by hand (another realm would need
     // another router; a second URI is enough).
-    let callee = Session::builder(&url).serializer(Serializer::MsgPack).connect().await?;
+    let callee = Session::builder(&url)
+        .serializer(Serializer::MsgPack)
+        .connect()
+        .await?;
     let _service = calculator::serve(&callee, Calc).await?;
     let _untyped = callee
         .register("com.example.calc.add_untyped", |inv| async move {
@@ -136,7 +145,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             inv.result(&(a + b,))
         })
         .await?;
-    let caller = Session::builder(&url).serializer(Serializer::MsgPack).connect().await?;
+    let caller = Session::builder(&url)
+        .serializer(Serializer::MsgPack)
+        .connect()
+        .await?;
     let client = CalculatorClient::new(caller.clone());
 
     println!("typed vs untyped add(a, b) through the embedded router, WebSocket + MessagePack");

@@ -132,7 +132,16 @@ fn floats_pass_through_the_cli_and_router_exactly() {
     // The invocation line is {"args":[...],"kwargs":{...},"details":{...}}: dropping the
     // details leaves a result object, and no program but ours reads the numbers.
     let mut callee = Command::new(WAMP)
-        .args(["register", "com.test.echo", "--url", &router.urls[1], "--serializer", "cbor", "--exec", "sed -e 's/,\"details\":.*$/}/'"])
+        .args([
+            "register",
+            "com.test.echo",
+            "--url",
+            &router.urls[1],
+            "--serializer",
+            "cbor",
+            "--exec",
+            "sed -e 's/,\"details\":.*$/}/'",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -151,7 +160,14 @@ fn floats_pass_through_the_cli_and_router_exactly() {
     for serializer in ["json", "msgpack", "cbor"] {
         let mut args = vec!["call", "com.test.echo"];
         args.extend(floats);
-        args.extend(["--kwargs", "{\"x\":1.5e-300}", "--url", &router.urls[0], "--serializer", serializer]);
+        args.extend([
+            "--kwargs",
+            "{\"x\":1.5e-300}",
+            "--url",
+            &router.urls[0],
+            "--serializer",
+            serializer,
+        ]);
         outcomes.push((serializer, call_when_ready(&args)));
     }
     let (code, _, err) = wamp(&["call", "com.test.echo", "NaN", "--url", &router.urls[0]]);

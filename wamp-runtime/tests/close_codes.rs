@@ -116,19 +116,28 @@ async fn protocol_violations_are_1002() {
     let mut ws = client(&url, "wamp.2.json").await;
     ws.send(Ws::text(r#"[2,1,{}]"#)).await.expect("send");
     let (texts, code) = closed_with(&mut ws).await;
-    assert!(texts[0].contains("wamp.error.protocol_violation"), "{texts:?}");
+    assert!(
+        texts[0].contains("wamp.error.protocol_violation"),
+        "{texts:?}"
+    );
     assert_eq!(code, 1002);
     // In a session: a second HELLO.
     let mut ws = joined(&url).await;
     ws.send(Ws::text(HELLO)).await.expect("send");
     let (texts, code) = closed_with(&mut ws).await;
-    assert!(texts[0].contains("wamp.error.protocol_violation"), "{texts:?}");
+    assert!(
+        texts[0].contains("wamp.error.protocol_violation"),
+        "{texts:?}"
+    );
     assert_eq!(code, 1002);
     // In a session: a message only a router may send.
     let mut ws = joined(&url).await;
     ws.send(Ws::text(r#"[36,1,1,{}]"#)).await.expect("send");
     let (texts, code) = closed_with(&mut ws).await;
-    assert!(texts[0].contains("wamp.error.protocol_violation"), "{texts:?}");
+    assert!(
+        texts[0].contains("wamp.error.protocol_violation"),
+        "{texts:?}"
+    );
     assert_eq!(code, 1002);
 }
 
@@ -150,7 +159,10 @@ async fn undecodable_messages_are_1007() {
         .await
         .expect("send");
     let (texts, code) = closed_with(&mut ws).await;
-    assert!(texts[0].contains("wamp.error.protocol_violation"), "{texts:?}");
+    assert!(
+        texts[0].contains("wamp.error.protocol_violation"),
+        "{texts:?}"
+    );
     assert_eq!(code, 1007);
     // MessagePack bytes that are not MessagePack.
     let mut ws = client(&url, "wamp.2.msgpack").await;

@@ -161,7 +161,10 @@ fn non_finite_floats_are_a_json_error() {
         let dynamic = Serializer::Json
             .encode_value(&Value::List(vec![Value::Float(f)]), "args")
             .expect_err("dynamic NaN/inf as JSON");
-        assert!(dynamic.to_string().contains("not a finite number"), "{dynamic}");
+        assert!(
+            dynamic.to_string().contains("not a finite number"),
+            "{dynamic}"
+        );
         // A direct serde_json write of a Value refuses too (the CLI prints this way).
         assert!(serde_json::to_string(&Value::Float(f)).is_err());
         // Converting a MessagePack payload that carries one into JSON fails to encode.

@@ -16,7 +16,11 @@ const SECOND: Duration = Duration::from_secs(1);
 async fn router(per_connection: u32) -> Router {
     let realm = RealmConfig::new("realm1")
         .without_anonymous()
-        .user("alice", "user", vec![UserAuth::Ticket("alice-secret".into())])
+        .user(
+            "alice",
+            "user",
+            vec![UserAuth::Ticket("alice-secret".into())],
+        )
         .user("bob", "user", vec![UserAuth::Ticket("bob-secret".into())]);
     Router::builder()
         .realm(realm)

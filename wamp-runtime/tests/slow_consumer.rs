@@ -115,7 +115,10 @@ async fn a_stalled_subscriber_is_cut_off_by_bytes_and_nobody_else_notices() {
         matches!(&end, Message::Abort(a) if a.reason.as_str() == "wamp.error.slow_consumer"),
         "{end:?}"
     );
-    assert!(events < EVENTS, "{events} events reached the stalled subscriber");
+    assert!(
+        events < EVENTS,
+        "{events} events reached the stalled subscriber"
+    );
     // The publisher is still fine.
     publisher
         .publish("com.flood.after")

@@ -370,7 +370,12 @@ async fn handshake(
         failures += 1;
         if failures >= budget {
             let message = format!("{message} (too many failed logins on this connection)");
-            refuse(t, Some(abort(reason, message)), CloseReason::PolicyViolation).await;
+            refuse(
+                t,
+                Some(abort(reason, message)),
+                CloseReason::PolicyViolation,
+            )
+            .await;
             return None;
         }
         // The peer may try again on this connection (within the handshake timeout).

@@ -29,7 +29,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::chunked::ChunkedReader;
 use super::framed::{CloseWith, MessageFramed};
-use super::{CloseReason, Transport, TransportError, TransportInfo, TransportKind, DEFAULT_MAX_MESSAGE_SIZE};
+use super::{
+    CloseReason, Transport, TransportError, TransportInfo, TransportKind, DEFAULT_MAX_MESSAGE_SIZE,
+};
 use crate::serializer::Serializer;
 
 const SUBPROTOCOL_HEADER: &str = "sec-websocket-protocol";
