@@ -339,6 +339,10 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
   [limits]
   max_message_size = 16777216      # bytes
   outbound_queue = 4096            # messages before a session counts as a slow consumer
+  outbound_queue_bytes = 8388608   # bytes queued for a session before it is cut off as one
+  login_failure_delay_ms = 500     # a failed login's ABORT waits this long, doubled for each
+  login_failure_delay_max_ms = 16000  # further failure of the same authid, up to this (0: off)
+  login_failures_per_connection = 3   # failed HELLOs before the connection is closed
 
   [[listener]]
   kind = \"websocket\"               # or \"rawsocket\"

@@ -28,6 +28,14 @@ pub struct Config {
 struct LimitsConfig {
     max_message_size: Option<usize>,
     outbound_queue: Option<usize>,
+    /// Bytes queued for a session before it is cut off as a slow consumer.
+    outbound_queue_bytes: Option<usize>,
+    /// Milliseconds before the first ABORT of a failed login (doubling per failure).
+    login_failure_delay_ms: Option<u64>,
+    /// Milliseconds, the most a failed login's ABORT waits.
+    login_failure_delay_max_ms: Option<u64>,
+    /// Failed HELLOs one connection may make before it is closed.
+    login_failures_per_connection: Option<u32>,
 }
 
 /// A listener.
@@ -204,6 +212,18 @@ impl Config {
             }
             if let Some(q) = l.outbound_queue {
                 limits.outbound_queue = q.max(1);
+            }
+            if let Some(b) = l.outbound_queue_bytes {
+                limits.outbound_queue_bytes = b;
+            }
+            if let Some(ms) = l.login_failure_delay_ms {
+                limits.login_failure_delay = std::time::Duration::from_millis(ms);
+            }
+            if let Some(ms) = l.login_failure_delay_max_ms {
+                limits.login_failure_delay_max = std::time::Duration::from_millis(ms);
+            }
+            if let Some(n) = l.login_failures_per_connection {
+                limits.login_failures_per_connection = n.max(1);
             }
             builder = builder.limits(limits);
         }
@@ -402,5 +422,24 @@ mod tests {
         assert!(err.contains("no authentication method"), "{err}");
         let ok = parse("[[realm]]\nname = \"r\"\nanonymous = \"guest\"\n[[realm.user]]\nauthid = \"a\"\nrole = \"x\"\nticket = \"t\"\n").expect("valid");
         assert!(ok.has_realms() && !ok.has_listeners());
+    }
+
+    #[test]
+    fn limits_set_the_login_failure_policy() {
+        let config = parse(
+            "[limits]\noutbound_queue_bytes = 1048576\nlogin_failure_delay_ms = 1500\nlogin_failure_delay_max_ms = 60000\nlogin_failures_per_connection = 0\n",
+        )
+        .expect("valid");
+        let builder = config
+            .apply(Path::new("router.toml"), RouterBuilder::default())
+            .expect("apply");
+        let text = format!("{builder:?}");
+        assert!(text.contains("outbound_queue_bytes: 1048576"), "{text}");
+        assert!(text.contains("login_failure_delay: 1.5s"), "{text}");
+        assert!(text.contains("login_failure_delay_max: 60s"), "{text}");
+        // At least one failed HELLO per connection.
+        assert!(text.contains("login_failures_per_connection: 1"), "{text}");
+        let err = parse("[limits]\nlogin_failure_delay = 3\n").expect_err("unknown key");
+        assert!(err.contains("login_failure_delay"), "{err}");
     }
 }

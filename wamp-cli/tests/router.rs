@@ -123,6 +123,74 @@ fn client_verbs_against_the_router_on_both_listeners() {
     assert!(out.starts_with("{\"publication\":"), "{out}");
 }
 
+/// Floats are exact end to end: arguments parsed by `wamp call`, converted by the router
+/// between JSON, MessagePack and CBOR, echoed by a CBOR callee whose command only edits
+/// the text, and printed, come out digit for digit. NaN is not JSON: refused as input.
+#[test]
+fn floats_pass_through_the_cli_and_router_exactly() {
+    let router = start(&["--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0"]);
+    // The invocation line is {"args":[...],"kwargs":{...},"details":{...}}: dropping the
+    // details leaves a result object, and no program but ours reads the numbers.
+    let mut callee = Command::new(WAMP)
+        .args([
+            "register",
+            "com.test.echo",
+            "--url",
+            &router.urls[1],
+            "--serializer",
+            "cbor",
+            "--exec",
+            "sed -e 's/,\"details\":.*$/}/'",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("register");
+    let floats = [
+        "1.5e-300",
+        "5e-324",
+        "2.2250738585072014e-308",
+        "-0.0",
+        "0.1",
+        "1.7976931348623157e308",
+        "123456.789",
+        "9007199254740993.0",
+    ];
+    let mut outcomes = Vec::new();
+    for serializer in ["json", "msgpack", "cbor"] {
+        let mut args = vec!["call", "com.test.echo"];
+        args.extend(floats);
+        args.extend([
+            "--kwargs",
+            "{\"x\":1.5e-300}",
+            "--url",
+            &router.urls[0],
+            "--serializer",
+            serializer,
+        ]);
+        outcomes.push((serializer, call_when_ready(&args)));
+    }
+    let (code, _, err) = wamp(&["call", "com.test.echo", "NaN", "--url", &router.urls[0]]);
+    let _ = callee.kill();
+    let _ = callee.wait();
+    // The same numbers in serde_json's shortest form: the nearest f64 to 9007199254740993
+    // is 2^53, and a positive exponent is written with its sign.
+    let printed = floats
+        .join(",")
+        .replace("9007199254740993.0", "9007199254740992.0")
+        .replace("e308", "e+308");
+    for (serializer, (code, out, err)) in outcomes {
+        assert_eq!(code, 0, "{serializer}: {err}");
+        assert_eq!(
+            out.trim(),
+            format!(r#"{{"args":[{printed}],"kwargs":{{"x":1.5e-300}}}}"#),
+            "{serializer}"
+        );
+    }
+    assert_eq!(code, 2, "NaN is not JSON: {err}");
+    assert!(err.contains("ARG 1 is not JSON"), "{err}");
+}
+
 #[test]
 fn a_config_file_sets_realms_users_and_listeners() {
     let dir = std::env::temp_dir().join(format!("wamp-router-test-{}", std::process::id()));

@@ -9,7 +9,7 @@
 //! ```no_run
 //! # async fn demo(session: wamp::Session) -> Result<(), Box<dyn std::error::Error>> {
 //! let meta = wamp::meta::WampMetaClient::new(session);
-//! let count = meta.session_count(None).await?;
+//! let count = meta.session_count(None).await?; // None: sessions of every authrole
 //! let ids = meta.session_list(None).await?;
 //! println!("{count} sessions: {ids:?}");
 //! # Ok(()) }

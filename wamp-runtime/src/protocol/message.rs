@@ -471,6 +471,22 @@ impl Message {
         }
     }
 
+    /// About how many bytes the message holds: its payload's size plus a fixed allowance
+    /// for the rest (IDs, URI, options). What the router's outbound queues count.
+    pub(crate) fn approx_size(&self) -> usize {
+        const REST: usize = 128;
+        REST + match self {
+            Message::Error(m) => m.payload.approx_size(),
+            Message::Publish(m) => m.payload.approx_size(),
+            Message::Event(m) => m.payload.approx_size(),
+            Message::Call(m) => m.payload.approx_size(),
+            Message::Result(m) => m.payload.approx_size(),
+            Message::Invocation(m) => m.payload.approx_size(),
+            Message::Yield(m) => m.payload.approx_size(),
+            _ => 0,
+        }
+    }
+
     /// Writes the elements after the type code.
     pub(crate) fn write_elements(&self, w: &mut MessageWriter) -> Result<(), EncodeError> {
         match self {

@@ -156,6 +156,20 @@ impl Payload {
         }
     }
 
+    /// About how many bytes the payload holds: the exact length of encoded parts, an
+    /// estimate for dynamic ones. What the router counts against a session's outbound
+    /// queue bytes.
+    pub(crate) fn approx_size(&self) -> usize {
+        [&self.args, &self.kwargs]
+            .into_iter()
+            .flatten()
+            .map(|part| match part {
+                Part::Encoded(_, bytes) => bytes.len(),
+                Part::Value(v) => approx_value_size(v),
+            })
+            .sum()
+    }
+
     /// Appends the payload elements to a message being encoded with `serializer`.
     pub(crate) fn write_to(
         &self,
@@ -191,6 +205,23 @@ fn part_value(part: &Part, what: &'static str) -> Result<Value, PayloadError> {
             part: what,
             reason: e.to_string(),
         }),
+    }
+}
+
+/// An estimate of a dynamic value's encoded size (9 bytes a scalar, the length of strings
+/// and binaries). Nesting is bounded by decoding, so the recursion is too.
+fn approx_value_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => 9 + s.len(),
+        Value::Binary(b) => 9 + b.len(),
+        Value::List(l) => 9 + l.iter().map(approx_value_size).sum::<usize>(),
+        Value::Dict(d) => {
+            9 + d
+                .iter()
+                .map(|(k, v)| 9 + k.len() + approx_value_size(v))
+                .sum::<usize>()
+        }
+        _ => 9,
     }
 }
 

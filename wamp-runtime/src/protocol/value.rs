@@ -223,6 +223,13 @@ impl Serialize for Value {
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Integer(i) => s.serialize_i64(*i),
             Value::UInteger(u) => s.serialize_u64(*u),
+            // JSON has no NaN or infinity (serde_json would write `null`): refuse, never
+            // change the value silently. Binary formats carry them as they are.
+            Value::Float(f) if !f.is_finite() && s.is_human_readable() => {
+                Err(serde::ser::Error::custom(format!(
+                    "{f} is not a finite number, which JSON cannot represent"
+                )))
+            }
             Value::Float(f) => s.serialize_f64(*f),
             Value::String(v) => s.serialize_str(v),
             Value::Binary(b) => serialize_binary(b, s),

@@ -16,13 +16,19 @@
 //!
 //! Slow consumers: a session may fall behind for a while (a burst), but one that stays
 //! more than [`Limits::outbound_queue`] messages behind for longer than
-//! [`Limits::slow_consumer_grace`], or ever falls [`Limits::outbound_hard_limit`] behind, is ended with
-//! ABORT `wamp.error.slow_consumer`; nobody else waits for it.
+//! [`Limits::slow_consumer_grace`], or ever falls [`Limits::outbound_hard_limit`] messages or
+//! [`Limits::outbound_queue_bytes`] bytes behind, is ended with ABORT
+//! `wamp.error.slow_consumer`; nobody else waits for it.
+//!
+//! Refused logins: the ABORT for a failed authentication is delayed, more for each further
+//! failure of the same authid ([`Limits::login_failure_delay`]), and a connection may fail
+//! [`Limits::login_failures_per_connection`] times before it is closed.
 
 mod auth;
 mod authz;
 mod broker;
 mod dealer;
+mod login_guard;
 mod matching;
 mod meta;
 mod peer;
@@ -64,9 +70,24 @@ pub struct Limits {
     pub slow_consumer_grace: Duration,
     /// Queued messages above which a session is disconnected at once (default 262144).
     pub outbound_hard_limit: usize,
+    /// Queued bytes (payloads plus a small allowance per message) above which a session is
+    /// disconnected at once as a slow consumer (default 8 MiB). A message always fits an
+    /// empty queue, so a message of up to `max_message_size` is still delivered.
+    pub outbound_queue_bytes: usize,
     /// Time allowed for the transport and WAMP handshakes, authentication included
     /// (default 10 s).
     pub handshake_timeout: Duration,
+    /// How long the ABORT for a failed authentication waits (default 500 ms). It doubles
+    /// with each further failure of the same authid in the same realm, up to
+    /// `login_failure_delay_max`; a successful login of that authid, or a quiet spell of
+    /// twice the maximum, starts it over. Authids the realm does not know share one count.
+    /// Zero turns the delay off. Correct logins are never delayed.
+    pub login_failure_delay: Duration,
+    /// The longest a failed authentication waits for its ABORT (default 16 s).
+    pub login_failure_delay_max: Duration,
+    /// Failed HELLOs (refused authentication, unknown realm) one connection may make; after
+    /// the last ABORT the connection is closed (WebSocket 1008). Default 3; at least 1.
+    pub login_failures_per_connection: u32,
 }
 
 impl Default for Limits {
@@ -76,7 +97,11 @@ impl Default for Limits {
             outbound_queue: 4096,
             slow_consumer_grace: Duration::from_secs(5),
             outbound_hard_limit: 262_144,
+            outbound_queue_bytes: 8 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
+            login_failure_delay: Duration::from_millis(500),
+            login_failure_delay_max: Duration::from_secs(16),
+            login_failures_per_connection: 3,
         }
     }
 }
@@ -223,6 +248,10 @@ impl RouterBuilder {
         let shared = Arc::new(RouterShared {
             realms,
             configs,
+            logins: login_guard::LoginGuard::new(
+                self.limits.login_failure_delay,
+                self.limits.login_failure_delay_max,
+            ),
             limits: self.limits.clone(),
         });
         let tasks = TaskTracker::new();
@@ -269,6 +298,8 @@ pub(crate) struct RouterShared {
     pub(crate) realms: HashMap<String, Arc<Realm>>,
     pub(crate) configs: HashMap<String, RealmConfig>,
     pub(crate) limits: Limits,
+    /// Failed logins, for their delays.
+    pub(crate) logins: login_guard::LoginGuard,
 }
 
 struct RouterInner {

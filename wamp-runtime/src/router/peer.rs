@@ -52,10 +52,17 @@ const CLIENT_FEATURES: [(Role, &str); 5] = [
 /// fall behind: above `high_water` queued messages a grace period starts; a session still
 /// above it after `grace`, or above `hard_limit` at any time, is ended
 /// (`wamp.error.slow_consumer`). Payload bytes are shared between the copies of an event.
+///
+/// Bytes are bounded too: a message that would take the queue above `max_bytes` (counted
+/// with [`Message::approx_size`]; a shared event counts in full in every queue, since a
+/// stalled queue keeps it alive) ends the session at once, unless the queue is empty, so
+/// that any message the transport accepts can be delivered. The writer holds at most one
+/// batch taken from the queue, so a session pins at most about twice `max_bytes`.
 pub(crate) struct Outbox {
     shared: Arc<OutboxShared>,
     high_water: usize,
     hard_limit: usize,
+    max_bytes: usize,
     grace: Duration,
 }
 
@@ -68,6 +75,8 @@ struct OutboxShared {
 #[derive(Default)]
 struct OutboxQueue {
     messages: VecDeque<Outgoing>,
+    /// The approximate size of `messages`.
+    bytes: usize,
     /// When the queue went above the high-water mark.
     over_since: Option<Instant>,
     /// The session is over: the writer finishes what is queued and stops.
@@ -94,6 +103,7 @@ impl OutboxReceiver {
         let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
         if !q.messages.is_empty() {
             q.over_since = None;
+            q.bytes = 0;
             return Poll::Ready(Some(std::mem::take(&mut q.messages)));
         }
         if q.closed {
@@ -113,6 +123,7 @@ impl Outbox {
             shared: shared.clone(),
             high_water: limits.outbound_queue.max(1),
             hard_limit: limits.outbound_hard_limit.max(limits.outbound_queue.max(1)),
+            max_bytes: limits.outbound_queue_bytes,
             grace: limits.slow_consumer_grace,
         };
         (outbox, OutboxReceiver { shared })
@@ -128,6 +139,10 @@ impl Outbox {
             if depth > self.hard_limit {
                 return Err("the session fell too far behind reading its messages");
             }
+            let size = msg.approx_size();
+            if depth > 1 && q.bytes.saturating_add(size) > self.max_bytes {
+                return Err("the session fell too many bytes behind reading its messages");
+            }
             if depth > self.high_water {
                 let now = Instant::now();
                 match q.over_since {
@@ -139,6 +154,7 @@ impl Outbox {
                 }
             }
             q.messages.push_back(msg);
+            q.bytes = q.bytes.saturating_add(size);
             if depth > 1 {
                 // Not the first since the session task last emptied the queue: that first
                 // push already woke it, and it takes everything when it runs. (Waking per
@@ -152,12 +168,10 @@ impl Outbox {
 
     /// Queues a message even past the limits (the last one of a session).
     fn push_last(&self, msg: Message) {
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .messages
-            .push_back(Outgoing::Message(msg));
+        let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.bytes = q.bytes.saturating_add(msg.approx_size());
+        q.messages.push_back(Outgoing::Message(msg));
+        drop(q);
         self.shared.ready.wake();
     }
 }
@@ -181,9 +195,21 @@ pub(crate) enum Outgoing {
     Shared(Arc<SharedMessage>),
 }
 
+impl Outgoing {
+    /// About how many bytes it holds (see [`Message::approx_size`]).
+    fn approx_size(&self) -> usize {
+        match self {
+            Outgoing::Message(m) => m.approx_size(),
+            Outgoing::Shared(s) => s.size,
+        }
+    }
+}
+
 /// A message shared between the queues of many sessions, with its encodings.
 pub(crate) struct SharedMessage {
     message: Message,
+    /// `message.approx_size()`, computed once for all the queues it goes into.
+    size: usize,
     /// Per serializer (indexed by RawSocket serializer ID - 1): the encoded frame, or
     /// `None` if it could not be encoded in that format.
     frames: [OnceLock<Option<Bytes>>; 3],
@@ -192,6 +218,7 @@ pub(crate) struct SharedMessage {
 impl SharedMessage {
     pub(crate) fn new(message: Message) -> Self {
         SharedMessage {
+            size: message.approx_size(),
             message,
             frames: Default::default(),
         }

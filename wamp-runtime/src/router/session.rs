@@ -20,7 +20,7 @@ use super::realm::Realm;
 use super::RouterShared;
 use crate::auth::{cra, cryptosign, scram};
 use crate::protocol::*;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{CloseReason, Transport, TransportError};
 
 /// The roles and features the router announces: what it implements.
 pub(crate) fn router_roles() -> Dict {
@@ -80,12 +80,69 @@ fn transport_name(t: &Transport) -> String {
 }
 
 /// Reads the next message within the handshake timeout.
-async fn next(t: &mut Transport, timeout: Duration) -> Result<Message, String> {
+async fn next(t: &mut Transport, timeout: Duration) -> Result<Message, TransportError> {
     match tokio::time::timeout(timeout, t.next()).await {
-        Err(_) => Err("handshake timed out".into()),
-        Ok(None) => Err("connection closed during the handshake".into()),
-        Ok(Some(Err(e))) => Err(e.to_string()),
+        Err(_) => Err(TransportError::Timeout(timeout)),
+        Ok(None) => Err(TransportError::Closed),
+        Ok(Some(Err(e))) => Err(e),
         Ok(Some(Ok(m))) => Ok(m),
+    }
+}
+
+/// How long the last words of a refused connection (ABORT, the close) may take: the
+/// client may have stopped reading.
+const LAST_WORDS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Ends a connection that never became a session: ABORT (if any), then the close with
+/// its reason (a WebSocket status code).
+async fn refuse(t: &mut Transport, abort: Option<Message>, reason: CloseReason) {
+    if let Some(abort) = abort {
+        let _ = tokio::time::timeout(LAST_WORDS_TIMEOUT, t.send(abort)).await;
+    }
+    t.set_close_reason(reason);
+    let _ = tokio::time::timeout(LAST_WORDS_TIMEOUT, t.close()).await;
+}
+
+/// Ends a connection whose handshake failed in the transport: a message that does not
+/// decode is answered with ABORT; every failure closes with its own reason.
+async fn refuse_broken(t: &mut Transport, e: TransportError) {
+    tracing::debug!(error = %e, "handshake failed");
+    let abort = matches!(e, TransportError::Decode(_))
+        .then(|| abort("wamp.error.protocol_violation", e.to_string()));
+    refuse(t, abort, e.close_reason()).await;
+}
+
+/// Why authentication did not produce an identity.
+enum AuthError {
+    /// Wrong or missing credentials: ABORT `wamp.error.authentication_failed`.
+    Refused(String),
+    /// A message other than AUTHENTICATE: ABORT `wamp.error.protocol_violation`.
+    Protocol(String),
+    /// The transport failed (timed out, closed, undecodable or oversized message).
+    Transport(TransportError),
+}
+
+impl From<String> for AuthError {
+    fn from(why: String) -> Self {
+        AuthError::Refused(why)
+    }
+}
+
+impl From<&str> for AuthError {
+    fn from(why: &str) -> Self {
+        AuthError::Refused(why.to_owned())
+    }
+}
+
+/// The close reason for a session the router ends: GOODBYEs are normal, a protocol
+/// violation is a protocol error, any other ABORT (a slow consumer) a policy violation.
+fn kick_close_reason(kick: &Kick) -> CloseReason {
+    if kick.goodbye {
+        CloseReason::Normal
+    } else if kick.reason == "wamp.error.protocol_violation" {
+        CloseReason::ProtocolError
+    } else {
+        CloseReason::PolicyViolation
     }
 }
 
@@ -103,46 +160,10 @@ pub(crate) async fn serve(
     shared: Arc<RouterShared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let timeout = shared.limits.handshake_timeout;
-    let hello = match next(&mut t, timeout).await {
-        Ok(Message::Hello(h)) => h,
-        Ok(other) => {
-            let _ = t
-                .send(abort(
-                    "wamp.error.protocol_violation",
-                    format!("expected HELLO, got {}", other.message_type()),
-                ))
-                .await;
-            return;
-        }
-        Err(why) => {
-            tracing::debug!(%why, "handshake failed");
-            if why.contains("invalid message") {
-                let _ = t.send(abort("wamp.error.protocol_violation", why)).await;
-            }
-            return;
-        }
-    };
-    let Some(realm) = shared.realms.get(hello.realm.as_str()).cloned() else {
-        let _ = t
-            .send(abort(
-                "wamp.error.no_such_realm",
-                format!("no realm {}", hello.realm),
-            ))
-            .await;
-        return;
-    };
     // Boxed: the authentication state machines are large and must not stay in every
     // established session's future.
-    let identity = match Box::pin(authenticate(&mut t, &shared, &realm, &hello)).await {
-        Ok(identity) => identity,
-        Err(message) => {
-            let _ = t
-                .send(abort("wamp.error.authentication_failed", message))
-                .await;
-            let _ = t.close().await;
-            return;
-        }
+    let Some((hello, realm, identity)) = Box::pin(handshake(&mut t, &shared)).await else {
+        return;
     };
     let session_id = Id::random();
     let mut details = WelcomeDetails::new()
@@ -187,7 +208,7 @@ pub(crate) async fn serve(
         stall: None,
         grace: shared.limits.slow_consumer_grace,
     };
-    let end: Option<Message> = {
+    let (end, close): (Option<Message>, CloseReason) = {
         let mut kicked = std::pin::pin!(peer.kick.notified());
         let mut shutdown = std::pin::pin!(shutdown.changed());
         loop {
@@ -210,25 +231,25 @@ pub(crate) async fn serve(
                     });
                     let reason =
                         Uri::new(&kick.reason).unwrap_or(Uri::from_static("wamp.close.killed"));
+                    let close = kick_close_reason(&kick);
                     let mut details = CloseDetails::new();
                     if !kick.message.is_empty() {
                         details = details.with_message(kick.message);
                     }
-                    break Some(if kick.goodbye {
+                    let last = if kick.goodbye {
                         Goodbye { details, reason }.into()
                     } else {
                         Abort { details, reason }.into()
-                    });
+                    };
+                    break (Some(last), close);
                 }
                 Event::Shutdown => {
-                    break Some(
-                        Goodbye {
-                            details: CloseDetails::new()
-                                .with_message("the router is shutting down".into()),
-                            reason: Uri::from_static("wamp.close.system_shutdown"),
-                        }
-                        .into(),
-                    );
+                    let goodbye = Goodbye {
+                        details: CloseDetails::new()
+                            .with_message("the router is shutting down".into()),
+                        reason: Uri::from_static("wamp.close.system_shutdown"),
+                    };
+                    break (Some(goodbye.into()), CloseReason::GoingAway);
                 }
                 Event::Stalled => {
                     tracing::debug!(session = %session_id, "slow consumer: a write stalled");
@@ -237,41 +258,36 @@ pub(crate) async fn serve(
                 }
                 Event::WriteFailed(e) => {
                     tracing::debug!(session = %session_id, error = %e, "connection lost while writing");
-                    break None;
+                    break (None, CloseReason::Normal);
                 }
                 Event::Incoming(incoming) => match incoming {
                     Some(Ok(Message::Goodbye(_))) => {
-                        break Some(
-                            Goodbye {
-                                details: CloseDetails::new(),
-                                reason: Uri::from_static("wamp.close.goodbye_and_out"),
-                            }
-                            .into(),
-                        );
+                        let goodbye = Goodbye {
+                            details: CloseDetails::new(),
+                            reason: Uri::from_static("wamp.close.goodbye_and_out"),
+                        };
+                        break (Some(goodbye.into()), CloseReason::Normal);
                     }
                     Some(Ok(Message::Hello(_))) => {
-                        break Some(abort(
+                        let abort = abort(
                             "wamp.error.protocol_violation",
                             "HELLO in an established session",
-                        ));
+                        );
+                        break (Some(abort), CloseReason::ProtocolError);
                     }
-                    Some(Ok(Message::Abort(_))) => break None,
+                    Some(Ok(Message::Abort(_))) => break (None, CloseReason::Normal),
                     Some(Ok(msg)) => realm.handle(&peer, msg),
-                    Some(Err(TransportError::Decode(e))) => {
-                        break Some(abort(
-                            "wamp.error.protocol_violation",
-                            format!("invalid message: {e}"),
-                        ));
-                    }
-                    Some(Err(e @ TransportError::MessageTooLarge { .. })) => {
-                        tracing::debug!(session = %session_id, error = %e, "closing");
-                        break None;
+                    Some(Err(e @ TransportError::Decode(_))) => {
+                        let abort = abort("wamp.error.protocol_violation", e.to_string());
+                        break (Some(abort), e.close_reason());
                     }
                     Some(Err(e)) => {
-                        tracing::debug!(session = %session_id, error = %e, "connection lost");
-                        break None;
+                        // Too large, a broken WebSocket, a lost connection: close with
+                        // the reason the error calls for.
+                        tracing::debug!(session = %session_id, error = %e, "closing");
+                        break (None, e.close_reason());
                     }
-                    None => break None,
+                    None => break (None, CloseReason::Normal),
                 },
             }
         }
@@ -282,11 +298,94 @@ pub(crate) async fn serve(
         peer.send_last(last);
     }
     // Dropping the last handle closes the queue: what is in it goes out, then the socket
-    // is closed (bounded in time: the client may have stopped reading).
+    // is closed with `close` (bounded in time: the client may have stopped reading).
     drop(peer);
+    t.set_close_reason(close);
     let drain = std::future::poll_fn(|cx| io.poll_drain(&mut t, cx));
     let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
     tracing::debug!(session = %session_id, "session ended");
+}
+
+/// HELLOs until one is welcome: the realm and who the session is. `None` when the
+/// connection was refused and closed (protocol violation, transport failure, too many
+/// failed logins).
+///
+/// A failed login is answered with ABORT after the login guard's delay for its authid;
+/// the connection may then send another HELLO, up to
+/// [`Limits::login_failures_per_connection`](super::Limits) failures in all.
+async fn handshake(
+    t: &mut Transport,
+    shared: &RouterShared,
+) -> Option<(Hello, Arc<Realm>, Identity)> {
+    let budget = shared.limits.login_failures_per_connection.max(1);
+    let mut failures = 0u32;
+    loop {
+        let hello = match next(t, shared.limits.handshake_timeout).await {
+            Ok(Message::Hello(h)) => h,
+            Ok(other) => {
+                let why = format!("expected HELLO, got {}", other.message_type());
+                let abort = abort("wamp.error.protocol_violation", why);
+                refuse(t, Some(abort), CloseReason::ProtocolError).await;
+                return None;
+            }
+            Err(e) => {
+                refuse_broken(t, e).await;
+                return None;
+            }
+        };
+        let (reason, message) = match shared.realms.get(hello.realm.as_str()) {
+            None => (
+                "wamp.error.no_such_realm",
+                format!("no realm {}", hello.realm),
+            ),
+            Some(realm) => match authenticate(t, shared, realm, &hello).await {
+                Ok(identity) => {
+                    shared.logins.succeeded(&realm.name, &identity.authid);
+                    return Some((hello, realm.clone(), identity));
+                }
+                Err(AuthError::Refused(message)) => {
+                    // Known users count on their own; unknown authids share one count.
+                    let authid = hello.details.authid().filter(|a| {
+                        shared
+                            .configs
+                            .get(realm.name.as_str())
+                            .is_some_and(|c| c.users.contains_key(a))
+                    });
+                    let delay = shared.logins.failed(&realm.name, authid.as_deref());
+                    tracing::debug!(?authid, ?delay, "authentication failed");
+                    tokio::time::sleep(delay).await;
+                    ("wamp.error.authentication_failed", message)
+                }
+                Err(AuthError::Protocol(message)) => {
+                    let abort = abort("wamp.error.protocol_violation", message);
+                    refuse(t, Some(abort), CloseReason::ProtocolError).await;
+                    return None;
+                }
+                Err(AuthError::Transport(e)) => {
+                    refuse_broken(t, e).await;
+                    return None;
+                }
+            },
+        };
+        failures += 1;
+        if failures >= budget {
+            let message = format!("{message} (too many failed logins on this connection)");
+            refuse(
+                t,
+                Some(abort(reason, message)),
+                CloseReason::PolicyViolation,
+            )
+            .await;
+            return None;
+        }
+        // The peer may try again on this connection (within the handshake timeout).
+        if tokio::time::timeout(LAST_WORDS_TIMEOUT, t.send(abort(reason, message)))
+            .await
+            .map_or(true, |sent| sent.is_err())
+        {
+            return None;
+        }
+    }
 }
 
 /// What woke the session task up.
@@ -409,7 +508,7 @@ async fn authenticate(
     shared: &RouterShared,
     realm: &Realm,
     hello: &Hello,
-) -> Result<Identity, String> {
+) -> Result<Identity, AuthError> {
     let config = shared
         .configs
         .get(realm.name.as_str())
@@ -469,9 +568,9 @@ async fn authenticate(
             authextra,
         });
     }
-    Err(format!(
+    Err(AuthError::Refused(format!(
         "no acceptable authentication method among {methods:?} for this authid"
-    ))
+    )))
 }
 
 async fn challenge_and_read(
@@ -479,7 +578,7 @@ async fn challenge_and_read(
     shared: &RouterShared,
     method: &str,
     extra: AuthExtra,
-) -> Result<Authenticate, String> {
+) -> Result<Authenticate, AuthError> {
     t.send(
         Challenge {
             auth_method: method.into(),
@@ -488,13 +587,14 @@ async fn challenge_and_read(
         .into(),
     )
     .await
-    .map_err(|e| e.to_string())?;
-    match next(t, shared.limits.handshake_timeout).await? {
-        Message::Authenticate(a) => Ok(a),
-        other => Err(format!(
+    .map_err(AuthError::Transport)?;
+    match next(t, shared.limits.handshake_timeout).await {
+        Ok(Message::Authenticate(a)) => Ok(a),
+        Ok(other) => Err(AuthError::Protocol(format!(
             "expected AUTHENTICATE, got {}",
             other.message_type()
-        )),
+        ))),
+        Err(e) => Err(AuthError::Transport(e)),
     }
 }
 
@@ -506,8 +606,8 @@ async fn run_challenge(
     authid: &str,
     role: &str,
     hello: &Hello,
-) -> Result<Option<Dict>, String> {
-    let failed = || "authentication failed".to_owned();
+) -> Result<Option<Dict>, AuthError> {
+    let failed = || AuthError::Refused("authentication failed".to_owned());
     match auth {
         UserAuth::Ticket(ticket) => {
             let a = challenge_and_read(t, shared, "ticket", AuthExtra::new()).await?;

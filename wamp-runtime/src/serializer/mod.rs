@@ -9,6 +9,7 @@
 //! No IO here: the transports feed frames in and take frames out.
 
 mod cbor;
+mod finite;
 mod json;
 mod lenient;
 mod msgpack;
@@ -168,7 +169,10 @@ impl Serializer {
         what: &'static str,
     ) -> Result<(), EncodeError> {
         let result = match self {
-            Serializer::Json => serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string()),
+            // Through `Finite`: NaN and infinities are an error, not a silent `null`.
+            Serializer::Json => {
+                serde_json::to_writer(&mut *out, &finite::Finite(value)).map_err(|e| e.to_string())
+            }
             Serializer::MsgPack => {
                 rmp_serde::encode::write_named(out, value).map_err(|e| e.to_string())
             }

@@ -61,6 +61,22 @@ pub enum TransportError {
     Closed,
 }
 
+impl TransportError {
+    /// The close reason this error calls for when it ends a connection: 1007 for a
+    /// message that does not decode, 1009 for one too large, 1003 for the wrong kind of
+    /// frame, 1002 for a broken WebSocket protocol, 1000 otherwise.
+    pub fn close_reason(&self) -> super::CloseReason {
+        use super::CloseReason as C;
+        match self {
+            TransportError::Decode(_) => C::InvalidPayload,
+            TransportError::MessageTooLarge { .. } => C::TooBig,
+            TransportError::Framing(_) => C::UnsupportedData,
+            TransportError::WebSocket(_) => C::ProtocolError,
+            _ => C::Normal,
+        }
+    }
+}
+
 /// RawSocket handshake failures, including the error codes a router answers with.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

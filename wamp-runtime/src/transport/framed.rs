@@ -8,9 +8,15 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use futures_util::{Sink, Stream};
 
-use super::TransportError;
+use super::{CloseReason, TransportError};
 use crate::protocol::Message;
 use crate::serializer::Serializer;
+
+/// A frame layer that can say why it closes (WebSocket's status codes).
+pub(crate) trait CloseWith {
+    /// Records the reason the next close sends.
+    fn set_close_reason(&mut self, reason: CloseReason);
+}
 
 /// A `Stream + Sink` of messages over a `Stream + Sink` of frames.
 ///
@@ -90,7 +96,7 @@ where
 impl<S> super::Channel for MessageFramed<S>
 where
     S: Stream<Item = Result<Bytes, TransportError>> + Sink<Bytes, Error = TransportError>,
-    S: Unpin + Send,
+    S: CloseWith + Unpin + Send,
 {
     fn frame_serializer(&self) -> Option<Serializer> {
         Some(self.serializer)
@@ -98,5 +104,9 @@ where
 
     fn start_send_frame(mut self: Pin<&mut Self>, frame: Bytes) -> Result<(), TransportError> {
         self.send_frame(frame)
+    }
+
+    fn set_close_reason(mut self: Pin<&mut Self>, reason: CloseReason) {
+        self.inner.set_close_reason(reason);
     }
 }

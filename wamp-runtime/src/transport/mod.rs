@@ -68,6 +68,57 @@ pub struct TransportInfo {
     pub peer_certificate_sha256: Option<String>,
 }
 
+/// Why this side closes a connection. WebSocket sends it as the close frame's status code
+/// (RFC 6455, section 7.4.1) with a short reason; RawSocket and in-memory transports have
+/// no such field and ignore it. A transport closed without one says [`CloseReason::Normal`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// 1000: the session ended as agreed (GOODBYE, a refused login answered with ABORT).
+    #[default]
+    Normal,
+    /// 1001: this side is going away (router shutdown).
+    GoingAway,
+    /// 1002: the peer broke the WebSocket or WAMP protocol.
+    ProtocolError,
+    /// 1003: data of a kind this side cannot take (a text frame on a binary serializer).
+    UnsupportedData,
+    /// 1007: a message that does not decode (malformed, invalid UTF-8, invalid fields).
+    InvalidPayload,
+    /// 1008: the peer broke a policy (too many failed logins, a slow consumer).
+    PolicyViolation,
+    /// 1009: a message larger than this side accepts.
+    TooBig,
+}
+
+impl CloseReason {
+    /// The WebSocket close status code.
+    pub fn websocket_code(self) -> u16 {
+        match self {
+            CloseReason::Normal => 1000,
+            CloseReason::GoingAway => 1001,
+            CloseReason::ProtocolError => 1002,
+            CloseReason::UnsupportedData => 1003,
+            CloseReason::InvalidPayload => 1007,
+            CloseReason::PolicyViolation => 1008,
+            CloseReason::TooBig => 1009,
+        }
+    }
+
+    /// The short reason sent with the code.
+    pub fn text(self) -> &'static str {
+        match self {
+            CloseReason::Normal => "normal closure",
+            CloseReason::GoingAway => "going away",
+            CloseReason::ProtocolError => "protocol error",
+            CloseReason::UnsupportedData => "unsupported data",
+            CloseReason::InvalidPayload => "invalid message",
+            CloseReason::PolicyViolation => "policy violation",
+            CloseReason::TooBig => "message too big",
+        }
+    }
+}
+
 /// Anything that is a `Stream` and `Sink` of messages. Implemented by every transport.
 pub trait MessageChannel:
     Stream<Item = Result<Message, TransportError>> + Sink<Message, Error = TransportError> + Send
@@ -89,6 +140,9 @@ pub(crate) trait Channel: MessageChannel {
     fn frame_serializer(&self) -> Option<Serializer>;
     /// Like `start_send`, for a frame encoded with [`Channel::frame_serializer`].
     fn start_send_frame(self: Pin<&mut Self>, frame: bytes::Bytes) -> Result<(), TransportError>;
+    /// Says why the next close happens (see [`CloseReason`]); nothing for transports
+    /// without a close status.
+    fn set_close_reason(self: Pin<&mut Self>, _reason: CloseReason) {}
 }
 
 /// Any other message channel (in-memory pairs, users' own): messages only.
@@ -165,6 +219,12 @@ impl Transport {
     /// `poll_ready`, like `start_send`). Refused with `MessageTooLarge` like a message.
     pub(crate) fn start_send_frame(&mut self, frame: bytes::Bytes) -> Result<(), TransportError> {
         self.inner.as_mut().start_send_frame(frame)
+    }
+
+    /// Says why this side will close the connection: a WebSocket close frame then carries
+    /// the reason's status code (1000 if never set). Call it before closing the sink.
+    pub fn set_close_reason(&mut self, reason: CloseReason) {
+        self.inner.as_mut().set_close_reason(reason);
     }
 
     /// What was negotiated.

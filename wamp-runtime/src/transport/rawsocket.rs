@@ -34,7 +34,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, Sleep};
 use tokio_util::codec::{Decoder, Encoder, Framed};
 
-use super::framed::MessageFramed;
+use super::framed::{CloseWith, MessageFramed};
 use super::{
     HandshakeError, Transport, TransportError, TransportInfo, TransportKind,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -739,6 +739,11 @@ where
             }
         }
     }
+}
+
+/// RawSocket has no close status: the connection just ends.
+impl<S> CloseWith for RawSocketFrames<S> {
+    fn set_close_reason(&mut self, _reason: super::CloseReason) {}
 }
 
 impl<S> Sink<Bytes> for RawSocketFrames<S>

@@ -21,14 +21,17 @@ use tokio_tungstenite::tungstenite::{
     client::IntoClientRequest,
     handshake::server::{ErrorResponse, Request, Response},
     http::{HeaderName, HeaderValue, StatusCode},
+    protocol::frame::{coding::CloseCode, CloseFrame},
     protocol::WebSocketConfig as WsConfig,
     Message as WsMessage,
 };
 use tokio_tungstenite::WebSocketStream;
 
 use super::chunked::ChunkedReader;
-use super::framed::MessageFramed;
-use super::{Transport, TransportError, TransportInfo, TransportKind, DEFAULT_MAX_MESSAGE_SIZE};
+use super::framed::{CloseWith, MessageFramed};
+use super::{
+    CloseReason, Transport, TransportError, TransportInfo, TransportKind, DEFAULT_MAX_MESSAGE_SIZE,
+};
 use crate::serializer::Serializer;
 
 const SUBPROTOCOL_HEADER: &str = "sec-websocket-protocol";
@@ -274,6 +277,7 @@ where
         }),
         ping_to_send: None,
         done: false,
+        close: Some(CloseReason::Normal),
     };
     let info = TransportInfo {
         kind,
@@ -305,6 +309,16 @@ struct WsFrames<S> {
     keepalive: Option<Keepalive>,
     ping_to_send: Option<Bytes>,
     done: bool,
+    /// The reason the close frame will carry; `None` once it was handed to tungstenite.
+    close: Option<CloseReason>,
+}
+
+impl<S> CloseWith for WsFrames<S> {
+    fn set_close_reason(&mut self, reason: CloseReason) {
+        if self.close.is_some() {
+            self.close = Some(reason);
+        }
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsFrames<S> {
@@ -375,6 +389,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsFrames<S> {
                         tungstenite::Error::Capacity(c) => {
                             Poll::Ready(Some(Err(capacity_error(c))))
                         }
+                        tungstenite::Error::Utf8(e) => Poll::Ready(Some(Err(
+                            TransportError::Decode(crate::protocol::DecodeError::Malformed {
+                                format: "json",
+                                reason: format!("a text frame that is not UTF-8: {e}"),
+                            }),
+                        ))),
                         other => Poll::Ready(Some(Err(ws_err(other)))),
                     };
                 }
@@ -437,6 +457,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Bytes> for WsFrames<S> {
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // tokio-tungstenite's own close sends a frame without a status code: queue ours
+        // first (tungstenite sends one close frame, whichever comes first).
+        if let Some(reason) = self.close {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {
+                    self.close = None;
+                    let frame = CloseFrame {
+                        code: CloseCode::from(reason.websocket_code()),
+                        reason: reason.text().into(),
+                    };
+                    // Already closed (by the peer, or a dead socket): nothing to say.
+                    let _ = Pin::new(&mut self.ws).start_send(WsMessage::Close(Some(frame)));
+                }
+                Poll::Ready(Err(_)) => self.close = None,
+            }
+        }
         match Pin::new(&mut self.ws).poll_close(cx) {
             Poll::Ready(Err(
                 tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
