@@ -21,7 +21,9 @@
 pub mod diff;
 pub mod export;
 pub mod model;
+pub mod rust;
 pub mod source;
+pub mod write;
 
 mod doc;
 mod names;
@@ -342,6 +344,22 @@ impl Builder {
             return Err(Error::Invalid(loaded.report()));
         }
         render::bundle(&loaded.bundle, &self.runtime).map_err(Error::Invalid)
+    }
+
+    /// Renders one contract of contracts already loaded as its module alone (`pub mod
+    /// NAME { ... }`, formatted, without the file's `@generated` header): what
+    /// `#[wamp::contract]` expands to for the same contract.
+    pub fn render_module(&self, loaded: &Loaded, contract: &str) -> Result<String, Error> {
+        if loaded.has_errors() {
+            return Err(Error::Invalid(loaded.report()));
+        }
+        let c = loaded
+            .bundle
+            .contracts
+            .iter()
+            .find(|c| c.name.name == contract)
+            .ok_or_else(|| Error::Invalid(format!("no contract named `{contract}` was loaded")))?;
+        render::module_string(&loaded.bundle, c, &self.runtime).map_err(Error::Invalid)
     }
 
     /// Generates code for `files` and writes it into the output directory (only if it

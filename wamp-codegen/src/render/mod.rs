@@ -18,11 +18,46 @@ use crate::model::*;
 use crate::names;
 use crate::validate::{Resolved, Resolver};
 
-/// Renders every contract of a validated bundle into one source file.
-pub(crate) fn bundle(bundle: &Bundle, runtime: &str) -> Result<String, String> {
+/// The runtime path as tokens.
+fn runtime_path(runtime: &str) -> Result<TokenStream, String> {
     let rt: syn::Path = syn::parse_str(runtime)
         .map_err(|e| format!("the runtime path `{runtime}` is not a Rust path: {e}"))?;
-    let rt = quote!(#rt);
+    Ok(quote!(#rt))
+}
+
+/// The tokens of one contract's module (`pub mod NAME { ... }`): what `#[wamp::contract]`
+/// expands to, and exactly what [`bundle`] writes for that contract.
+pub(crate) fn module_tokens(
+    bundle: &Bundle,
+    contract: &Contract,
+    runtime: &str,
+) -> Result<TokenStream, String> {
+    let rt = runtime_path(runtime)?;
+    let resolver = Resolver::new(bundle);
+    let cx = Cx {
+        rt,
+        resolver: &resolver,
+        contract,
+        in_wire: false,
+    };
+    Ok(cx.module())
+}
+
+/// One contract's module, formatted as [`bundle`] formats it (without the file header).
+pub(crate) fn module_string(
+    bundle: &Bundle,
+    contract: &Contract,
+    runtime: &str,
+) -> Result<String, String> {
+    let tokens = module_tokens(bundle, contract, runtime)?;
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|e| format!("internal error: the generated code does not parse: {e}"))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// Renders every contract of a validated bundle into one source file.
+pub(crate) fn bundle(bundle: &Bundle, runtime: &str) -> Result<String, String> {
+    let rt = runtime_path(runtime)?;
     let resolver = Resolver::new(bundle);
     let mut items = TokenStream::new();
     for contract in &bundle.contracts {
