@@ -141,6 +141,15 @@ pub fn expand(entry: Entry, attr: TokenStream, item: TokenStream, env: &Env) -> 
     out
 }
 
+/// The contract's module as the macro renders it, formatted (what
+/// [`Builder::render_module`](crate::Builder::render_module) gives for a contract file).
+pub fn render_module(parsed: &Parsed, runtime: &str) -> Result<String, String> {
+    let c = parsed
+        .contract()
+        .ok_or_else(|| "no contract was read".to_string())?;
+    render::module_string(&parsed.bundle, c, runtime)
+}
+
 /// The contract as contract files, flat: every contract of the bundle as `NAME.wamp.toml`,
 /// imports pointing at each other by those names; the contract first.
 pub fn export_files(bundle: &Bundle) -> Vec<(String, String)> {

@@ -13,18 +13,109 @@ use crate::model::*;
 
 /// The `.wamp.toml` form of a contract.
 pub fn toml(contract: &Contract) -> String {
-    let tree = contract_tree(contract);
     let mut out = format!(
-        "# The contract `{}` version {}, written by wamp-codegen.\n\n",
+        "# The contract `{}` version {}, written by wamp-codegen.\n",
         contract.name.name, contract.version
     );
-    let table = match to_toml(tree) {
-        ::toml::Value::Table(t) => t,
-        _ => ::toml::Table::new(),
+    let W::Obj(sections) = contract_tree(contract) else {
+        return out;
     };
-    // Serializing a table of strings, numbers, booleans, arrays and tables cannot fail.
-    out.push_str(&::toml::to_string(&table).unwrap_or_default());
+    for (section, value) in sections {
+        let W::Obj(entries) = value else { continue };
+        match section.as_str() {
+            "contract" | "imports" => {
+                out.push_str(&format!("\n[{section}]\n"));
+                toml_keys(&entries, &mut out);
+            }
+            _ => {
+                for (name, item) in entries {
+                    let W::Obj(keys) = item else { continue };
+                    out.push_str(&format!("\n[{section}.{}]\n", toml_key(&name)));
+                    // Struct fields read best one per line, in a sub-table written last.
+                    let (fields, rest): (Vec<_>, Vec<_>) = keys
+                        .into_iter()
+                        .partition(|(k, v)| k == "fields" && matches!(v, W::Obj(f) if !f.is_empty()));
+                    toml_keys(&rest, &mut out);
+                    for (_, f) in fields {
+                        if let W::Obj(f) = f {
+                            out.push_str(&format!("\n[{section}.{}.fields]\n", toml_key(&name)));
+                            toml_keys(&f, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+    }
     out
+}
+
+fn toml_keys(entries: &[(String, W)], out: &mut String) {
+    for (k, v) in entries {
+        out.push_str(&toml_key(k));
+        out.push_str(" = ");
+        match v {
+            // A long doc reads best as a multi-line string.
+            W::Str(text)
+                if text.contains('\n')
+                    && !text.contains("\"\"\"")
+                    && !text.ends_with('"')
+                    && !text.contains('\\')
+                    && !text.chars().any(|c| c.is_control() && c != '\n') =>
+            {
+                out.push_str("\"\"\"\n");
+                out.push_str(text);
+                out.push_str("\"\"\"");
+            }
+            _ => toml_inline(v, out),
+        }
+        out.push('\n');
+    }
+}
+
+fn toml_key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        json_string(k)
+    }
+}
+
+/// A value on one line (TOML basic strings take JSON's escapes).
+fn toml_inline(w: &W, out: &mut String) {
+    match w {
+        W::Str(x) => out.push_str(&json_string(x)),
+        W::Int(i) => out.push_str(&i.to_string()),
+        W::UInt(u) => out.push_str(&u.to_string()),
+        W::Float(f) => out.push_str(&format!("{f:?}")),
+        W::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        W::Arr(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                toml_inline(item, out);
+            }
+            out.push(']');
+        }
+        W::Obj(o) if o.is_empty() => out.push_str("{}"),
+        W::Obj(o) => {
+            out.push_str("{ ");
+            for (i, (k, v)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&toml_key(k));
+                out.push_str(" = ");
+                toml_inline(v, out);
+            }
+            out.push_str(" }");
+        }
+    }
+}
+
+fn json_string(x: &str) -> String {
+    serde_json::Value::String(x.to_string()).to_string()
 }
 
 /// The `.wamp.json` form of a contract.
@@ -303,24 +394,10 @@ fn procedure(p: &Procedure, prefix: Option<&str>) -> W {
     o.done()
 }
 
-fn to_toml(w: W) -> ::toml::Value {
-    use ::toml::Value;
-    match w {
-        W::Str(x) => Value::String(x),
-        W::Int(i) => Value::Integer(i),
-        // TOML integers are signed 64-bit; larger ones are written as floats.
-        W::UInt(u) => i64::try_from(u).map_or(Value::Float(u as f64), Value::Integer),
-        W::Float(f) => Value::Float(f),
-        W::Bool(b) => Value::Boolean(b),
-        W::Arr(a) => Value::Array(a.into_iter().map(to_toml).collect()),
-        W::Obj(o) => Value::Table(o.into_iter().map(|(k, v)| (k, to_toml(v))).collect()),
-    }
-}
-
 fn write_json(w: &W, indent: usize, out: &mut String) {
     let pad = |n: usize| "  ".repeat(n);
     match w {
-        W::Str(x) => out.push_str(&serde_json::Value::String(x.clone()).to_string()),
+        W::Str(x) => out.push_str(&json_string(x)),
         W::Int(i) => out.push_str(&i.to_string()),
         W::UInt(u) => out.push_str(&u.to_string()),
         W::Float(f) => out.push_str(
@@ -343,7 +420,7 @@ fn write_json(w: &W, indent: usize, out: &mut String) {
             out.push_str("{\n");
             for (i, (k, v)) in o.iter().enumerate() {
                 out.push_str(&pad(indent + 1));
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push_str(&json_string(k));
                 out.push_str(": ");
                 write_json(v, indent + 1, out);
                 out.push_str(if i + 1 < o.len() { ",\n" } else { "\n" });
