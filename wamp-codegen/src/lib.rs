@@ -284,6 +284,7 @@ fn lexical_join(dir: Option<&Path>, rel: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Builder {
     runtime: String,
+    prelude: bool,
     out_dir: Option<PathBuf>,
     file_name: String,
     emit_rerun: bool,
@@ -293,6 +294,7 @@ pub struct Builder {
 pub fn configure() -> Builder {
     Builder {
         runtime: "::wamp".into(),
+        prelude: false,
         out_dir: None,
         file_name: OUTPUT_FILE.into(),
         emit_rerun: true,
@@ -310,6 +312,14 @@ impl Builder {
     /// README gives the dependency; e.g. `::wamp_runtime` when it is not renamed).
     pub fn runtime_path(mut self, path: impl Into<String>) -> Self {
         self.runtime = path.into();
+        self
+    }
+
+    /// Whether each generated module imports the standard prelude itself (default false):
+    /// needed when the code is included in a module under `#![no_implicit_prelude]`,
+    /// since the serde and schemars derives on the generated types expect the prelude.
+    pub fn import_prelude(mut self, import: bool) -> Self {
+        self.prelude = import;
         self
     }
 
@@ -343,7 +353,7 @@ impl Builder {
         if loaded.has_errors() {
             return Err(Error::Invalid(loaded.report()));
         }
-        render::bundle(&loaded.bundle, &self.runtime).map_err(Error::Invalid)
+        render::bundle(&loaded.bundle, &self.runtime, self.prelude).map_err(Error::Invalid)
     }
 
     /// Renders one contract of contracts already loaded as its module alone (`pub mod
@@ -359,7 +369,7 @@ impl Builder {
             .iter()
             .find(|c| c.name.name == contract)
             .ok_or_else(|| Error::Invalid(format!("no contract named `{contract}` was loaded")))?;
-        render::module_string(&loaded.bundle, c, &self.runtime).map_err(Error::Invalid)
+        render::module_string(&loaded.bundle, c, &self.runtime, self.prelude).map_err(Error::Invalid)
     }
 
     /// Generates code for `files` and writes it into the output directory (only if it

@@ -70,6 +70,8 @@ pub struct Parsed {
     pub runtime: Option<String>,
     /// The contract files read for the imports.
     pub files: Vec<PathBuf>,
+    /// `no_implicit_prelude` was given: the modules import the prelude themselves.
+    pub prelude: bool,
     /// The item without the contract's attributes: the fallback when nothing renders.
     stripped: TokenStream,
 }
@@ -125,7 +127,7 @@ pub fn expand(entry: Entry, attr: TokenStream, item: TokenStream, env: &Env) -> 
         out.extend(parsed.stripped.clone());
         return out;
     };
-    match render::module_tokens(&bundle, contract, &runtime) {
+    match render::module_tokens(&bundle, contract, &runtime, parsed.prelude) {
         Ok(module) => out.extend(module),
         Err(e) => {
             out.extend(syn::Error::new(PSpan::call_site(), e).to_compile_error());
@@ -147,7 +149,7 @@ pub fn render_module(parsed: &Parsed, runtime: &str) -> Result<String, String> {
     let c = parsed
         .contract()
         .ok_or_else(|| "no contract was read".to_string())?;
-    render::module_string(&parsed.bundle, c, runtime)
+    render::module_string(&parsed.bundle, c, runtime, parsed.prelude)
 }
 
 /// The contract as contract files, flat: every contract of the bundle as `NAME.wamp.toml`,
@@ -334,6 +336,7 @@ pub fn parse(entry: Entry, attr: TokenStream, item: TokenStream, base_dir: &Path
         bundle,
         errors: f.errors,
         runtime: header.runtime,
+        prelude: header.prelude,
         files,
         stripped,
     }
@@ -369,9 +372,18 @@ struct Header {
     file: Option<String>,
     /// `(alias, path, where)`.
     imports: Vec<(Named, String, PSpan)>,
+    prelude: bool,
 }
 
-const HEADER_KEYS: &[&str] = &["name", "version", "prefix", "imports", "file", "crate"];
+const HEADER_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "prefix",
+    "imports",
+    "file",
+    "crate",
+    "no_implicit_prelude",
+];
 
 const PROCEDURE_KEYS: &[&str] = &[
     "uri",
@@ -565,6 +577,9 @@ impl Front {
                     }
                 }
                 "file" => h.file = self.str_value(&meta, &path).map(|v| v.0),
+                "no_implicit_prelude" => {
+                    h.prelude = self.bool_value(&meta, &path).unwrap_or(false)
+                }
                 "crate" => {
                     if let Some((v, s)) = self.str_value(&meta, &path) {
                         match syn::parse_str::<syn::Path>(&v) {
@@ -914,7 +929,7 @@ impl Front {
                 ty.span(),
                 format!(
                     "unsupported type `{}` in a contract{why}: use bool, i8..i64, u8..u64, f32, f64, String, Binary (bytes), Uri, Id, Value (any), Vec<T>, BTreeMap<String, T>, Option<T>, a type of this contract, or `alias::Type` of an import",
-                    ty.to_token_stream().to_string().replace(" < ", "<").replace(" >", ">").replace("& ", "&")
+                    pretty_type(ty)
                 ),
             );
             None
@@ -1556,10 +1571,20 @@ impl Front {
             for cap in &captures {
                 match params.iter().position(|p| &p.name.name == cap) {
                     Some(i) => ordered.push(params.remove(i)),
-                    None => self.error(
-                        uri_span,
-                        format!("{what}: the capture `{{{cap}}}` has no parameter: add `{cap}: String` (or an integer, `bool` or an enum) to `fn {fn_name}`"),
-                    ),
+                    None => {
+                        self.error(
+                            uri_span,
+                            format!("{what}: the capture `{{{cap}}}` has no parameter: add `{cap}: String` (or an integer, `bool` or an enum) to `fn {fn_name}`"),
+                        );
+                        // The best guess: a string capture.
+                        let span = self.span(uri_span);
+                        ordered.push(Field {
+                            name: Named { name: cap.clone(), span },
+                            ty: TypeRef { expr: TypeExpr::Scalar(Scalar::String), span },
+                            meta: Docs::default(),
+                            default: None,
+                        });
+                    }
                 }
             }
             c.topics.push(Topic {
@@ -1866,6 +1891,20 @@ fn join_doc(lines: &[String]) -> Option<String> {
     (!joined.trim().is_empty()).then_some(joined)
 }
 
+/// A type as written (without the spaces of a token stream).
+fn pretty_type(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" < ", "<")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}
+
 fn scalar_of(name: &str) -> Option<Scalar> {
     Some(match name {
         "bool" => Scalar::Bool,
@@ -2125,6 +2164,8 @@ fn repair(bundle: &mut Bundle) {
             payloads(&mut t.payload);
         }
     }
+    // Names that would collide in Rust: later ones are dropped.
+    dedupe_names(&mut c);
     // Defaults that do not fit their type are dropped (checked with the repaired types).
     bundle.contracts.push(c.clone());
     let fits: Vec<bool> = {
@@ -2230,4 +2271,68 @@ pub fn renames_runtime(manifest: &str) -> bool {
                     .is_some_and(|p| p == "wamp-runtime")
         })
     })
+}
+
+/// Drops what would be defined twice in Rust (the best guess keeps the first).
+fn dedupe_names(c: &mut Contract) {
+    fn keep_first<T>(items: &mut Vec<T>, key: impl Fn(&T) -> String, taken: &mut Vec<String>) {
+        items.retain(|i| {
+            let k = key(i);
+            if taken.contains(&k) {
+                false
+            } else {
+                taken.push(k);
+                true
+            }
+        });
+    }
+    let fields = |p: &mut PayloadDef, taken: &mut Vec<String>| {
+        keep_first(&mut p.args, |f| names::snake(&f.name.name), taken);
+        keep_first(&mut p.kwargs, |f| names::snake(&f.name.name), taken);
+    };
+    let mut types = Vec::new();
+    keep_first(&mut c.types, |t| names::type_name(&t.name.name), &mut types);
+    keep_first(&mut c.errors, |e| names::type_name(&e.name.name), &mut types);
+    let mut methods = vec!["new".to_string(), "session".to_string()];
+    keep_first(&mut c.procedures, |p| names::snake(&p.name.name), &mut methods);
+    keep_first(&mut c.topics, |t| format!("publish_{}", names::snake(&t.name.name)), &mut methods);
+    for p in &mut c.procedures {
+        let mut taken = Vec::new();
+        fields(&mut p.input, &mut taken);
+        p.input.kwargs.retain(|f| {
+            !((f.ty.expr.is_optional() || f.default.is_some())
+                && render::CALL_METHODS.contains(&names::snake(&f.name.name).as_str()))
+        });
+        for x in p.result.iter_mut().chain(p.progress.iter_mut()) {
+            fields(x, &mut Vec::new());
+        }
+        let mut seen: Vec<(Option<String>, String)> = Vec::new();
+        p.errors.retain(|e| {
+            let k = (e.module.clone(), e.name.clone());
+            let fresh = !seen.contains(&k) && names::type_name(&e.name) != "Other";
+            seen.push(k);
+            fresh
+        });
+    }
+    for e in &mut c.errors {
+        fields(&mut e.payload, &mut Vec::new());
+    }
+    for t in &mut c.topics {
+        let mut taken = Vec::new();
+        keep_first(&mut t.params, |f| names::snake(&f.name.name), &mut taken);
+        fields(&mut t.payload, &mut taken);
+    }
+    for t in &mut c.types {
+        match &mut t.kind {
+            TypeKind::Struct(f) => keep_first(f, |f| names::snake(&f.name.name), &mut Vec::new()),
+            TypeKind::Enum { values, open } => {
+                let mut taken = if *open { vec!["Other".to_string()] } else { Vec::new() };
+                keep_first(values, |v| names::variant(&v.value.name), &mut taken);
+            }
+            TypeKind::Union { variants, .. } => {
+                keep_first(variants, |v| names::variant(&v.tag.name), &mut Vec::new())
+            }
+            TypeKind::Alias(_) => {}
+        }
+    }
 }

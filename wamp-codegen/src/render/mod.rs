@@ -31,6 +31,7 @@ pub(crate) fn module_tokens(
     bundle: &Bundle,
     contract: &Contract,
     runtime: &str,
+    prelude: bool,
 ) -> Result<TokenStream, String> {
     let rt = runtime_path(runtime)?;
     let resolver = Resolver::new(bundle);
@@ -39,6 +40,7 @@ pub(crate) fn module_tokens(
         resolver: &resolver,
         contract,
         in_wire: false,
+        prelude,
     };
     Ok(cx.module())
 }
@@ -48,15 +50,16 @@ pub(crate) fn module_string(
     bundle: &Bundle,
     contract: &Contract,
     runtime: &str,
+    prelude: bool,
 ) -> Result<String, String> {
-    let tokens = module_tokens(bundle, contract, runtime)?;
+    let tokens = module_tokens(bundle, contract, runtime, prelude)?;
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("internal error: the generated code does not parse: {e}"))?;
     Ok(prettyplease::unparse(&file))
 }
 
 /// Renders every contract of a validated bundle into one source file.
-pub(crate) fn bundle(bundle: &Bundle, runtime: &str) -> Result<String, String> {
+pub(crate) fn bundle(bundle: &Bundle, runtime: &str, prelude: bool) -> Result<String, String> {
     let rt = runtime_path(runtime)?;
     let resolver = Resolver::new(bundle);
     let mut items = TokenStream::new();
@@ -66,6 +69,7 @@ pub(crate) fn bundle(bundle: &Bundle, runtime: &str) -> Result<String, String> {
             resolver: &resolver,
             contract,
             in_wire: false,
+            prelude,
         };
         items.extend(cx.module());
     }
@@ -92,6 +96,9 @@ pub(crate) struct Cx<'a> {
     pub contract: &'a Contract,
     /// Whether paths are written from inside the `wire` submodule.
     pub in_wire: bool,
+    /// Whether modules import the standard prelude themselves (for code included under
+    /// `#![no_implicit_prelude]`: the serde and schemars derives need it).
+    pub prelude: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -123,9 +130,11 @@ impl<'a> Cx<'a> {
         let wire = payload::wire_module(&self.wire());
         let client = client::render(self);
         let callee = callee::render(self);
+        let prelude = self.prelude_import();
         quote! {
             pub mod #name {
                 #docs
+                #prelude
                 /// The contract's name.
                 pub const CONTRACT: &str = #contract_name;
                 /// The contract's version.
@@ -185,6 +194,18 @@ impl<'a> Cx<'a> {
             pub mod uri {
                 #consts
             }
+        }
+    }
+
+    /// `use ::std::prelude::rust_2021::*;` when asked for.
+    pub fn prelude_import(&self) -> TokenStream {
+        if self.prelude {
+            quote! {
+                #[allow(unused_imports)]
+                use ::std::prelude::rust_2021::*;
+            }
+        } else {
+            TokenStream::new()
         }
     }
 
