@@ -185,12 +185,25 @@ fn export_fn(bundle: &Bundle, contract: &Contract) -> TokenStream {
 /// (at any depth of inline modules) and reads it as the macro would; `base_dir` is what
 /// imports are relative to (the manifest directory of the crate the file belongs to).
 pub fn parse_file(text: &str, base_dir: &Path) -> Result<Parsed, String> {
+    let (entry, args, item) = find_file(text)?;
+    Ok(parse(entry, args, item, base_dir))
+}
+
+/// What the macro expands the first contract of a Rust file to (see [`parse_file`]): for
+/// tools, and to time the expansion outside a compiler.
+pub fn expand_file(text: &str, env: &Env) -> Result<TokenStream, String> {
+    let (entry, args, item) = find_file(text)?;
+    Ok(expand(entry, args, item, env))
+}
+
+fn find_file(text: &str) -> Result<(Entry, TokenStream, TokenStream), String> {
     let file = syn::parse_file(text).map_err(|e| format!("not a Rust file: {e}"))?;
-    find_in(&file.items, base_dir)
+    find_in(&file.items)
         .ok_or_else(|| "no #[wamp::contract] module or #[wamp::service] trait".to_string())
 }
 
-fn find_in(items: &[Item], base_dir: &Path) -> Option<Parsed> {
+/// The entry, the attribute's arguments and the item without that attribute.
+fn find_in(items: &[Item]) -> Option<(Entry, TokenStream, TokenStream)> {
     for item in items {
         let (attrs, entry) = match item {
             Item::Mod(m) => (&m.attrs, Entry::Contract),
@@ -216,14 +229,14 @@ fn find_in(items: &[Item], base_dir: &Path) -> Option<Parsed> {
                 }
                 _ => {}
             }
-            return Some(parse(entry, args, item.into_token_stream(), base_dir));
+            return Some((entry, args, item.into_token_stream()));
         }
         if let Item::Mod(ItemMod {
             content: Some((_, inner)),
             ..
         }) = item
         {
-            if let Some(p) = find_in(inner, base_dir) {
+            if let Some(p) = find_in(inner) {
                 return Some(p);
             }
         }
