@@ -2349,3 +2349,97 @@ fn dedupe_names(c: &mut Contract) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Parsed {
+        parse_file(text, Path::new(".")).expect("a contract")
+    }
+
+    #[test]
+    fn the_runtime_is_renamed_only_with_a_package_key() {
+        assert!(!renames_runtime(
+            "[dependencies]\nwamp-runtime = { path = \"x\" }\n"
+        ));
+        assert!(renames_runtime(
+            "[dev-dependencies]\nwamp_runtime = { package = \"wamp-runtime\", path = \"x\" }\n"
+        ));
+        assert!(!renames_runtime(
+            "[dependencies]\nwamp = { package = \"wamp-runtime\", path = \"x\" }\n"
+        ));
+        assert!(renames_runtime(
+            "[target.'cfg(unix)'.dependencies]\nwamp-runtime = { package = \"wamp-runtime\", version = \"1\" }\n"
+        ));
+        assert!(!renames_runtime("not toml ["));
+    }
+
+    #[test]
+    fn a_lone_trait_is_a_contract_named_after_it() {
+        let p = parse_str(
+            "/// Echoes.\n#[wamp::service(version = \"1.0.0\", prefix = \"com.example\")]\ntrait EchoBox {\n    async fn echo(&self, text: String, #[kwarg(default = 2)] times: Option<u8>) -> String;\n}",
+        );
+        assert!(p.errors.is_empty(), "{}", p.report());
+        let c = p.contract().expect("contract");
+        assert_eq!(c.name.name, "echo_box");
+        assert_eq!(c.doc.as_deref(), Some("Echoes."));
+        assert_eq!(c.source_name, "echo_box.wamp.toml");
+        let proc = &c.procedures[0];
+        assert_eq!(proc.uri.name, "com.example.echo");
+        assert_eq!(proc.input.args[0].ty.expr.to_string(), "string");
+        assert_eq!(proc.input.kwargs[0].ty.expr.to_string(), "u8?");
+        assert_eq!(
+            proc.input.kwargs[0].default.as_ref().map(|d| d.value.clone()),
+            Some(serde_json::json!(2))
+        );
+        let result = proc.result.as_ref().expect("a result");
+        assert_eq!(result.args[0].name.name, "result");
+    }
+
+    #[test]
+    fn rust_types_map_to_type_expressions() {
+        let p = parse_str(
+            "#[wamp::service(version = \"1.0.0\", prefix = \"com.example\")]\ntrait T {\n    async fn f(&self, a: Vec<Option<u8>>, b: std::collections::BTreeMap<String, Vec<i64>>, c: wamp::Binary, d: Value, e: Id, f: Uri, g: Box<f32>, h: geo::Point) -> bool;\n}",
+        );
+        let c = p.bundle.contracts.last().expect("contract");
+        let types: Vec<String> = c.procedures[0]
+            .input
+            .args
+            .iter()
+            .map(|f| f.ty.expr.to_string())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "list<u8?>",
+                "map<string, list<i64>>",
+                "bytes",
+                "any",
+                "id",
+                "uri",
+                "f32",
+                "geo.Point"
+            ]
+        );
+        // `geo` is not imported: validation says so, at the type.
+        assert!(p.report().contains("unknown import alias `geo`"), "{}", p.report());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let p = parse_str(
+            "#[wamp::contract(version = \"one\", prefix = \"com.example\")]\nmod m {\n    #[derive(wamp::Type)]\n    struct P { x: &str }\n    trait M {\n        fn a(&self);\n        async fn b(x: u8);\n        #[wamp::procedure(uri = \".B\")]\n        async fn c(&self);\n    }\n}",
+        );
+        let report = p.report();
+        for expected in [
+            "`one` is not a semantic version",
+            "unsupported type `&str`",
+            "mark it `#[wamp::procedure]`",
+            "the first parameter is `&self`",
+            "`com.example.B` is not a valid URI",
+        ] {
+            assert!(report.contains(expected), "{expected} in:\n{report}");
+        }
+    }
+}
