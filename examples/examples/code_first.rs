@@ -141,7 +141,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   greet(\"Grace\", tone = formal) = {formal:?}");
     match client.greet("Mallory").await {
         Err(greeter::GreetError::Unwelcome(e)) => {
-            println!("   greet(\"Mallory\") failed: {} (name {:?})", greeter::uri::UNWELCOME, e.name)
+            println!(
+                "   greet(\"Mallory\") failed: {} (name {:?})",
+                greeter::uri::UNWELCOME,
+                e.name
+            )
         }
         other => println!("   greet(\"Mallory\") = {other:?}"),
     }
@@ -157,13 +161,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   add(2, 3) = {}", file_client.add(2.0, 3.0).await?);
     match file_client.divide(1.0, 0.0).await {
         Err(file_calc::DivideError::DivideByZero(e)) => {
-            println!("   divide(1, 0) failed: divide_by_zero (dividend {})", e.dividend)
+            println!(
+                "   divide(1, 0) failed: divide_by_zero (dividend {})",
+                e.dividend
+            )
         }
         other => println!("   divide(1, 0) = {other:?}"),
     }
     let rust_client = rust_calc::CalculatorClient::new(caller.clone());
-    let r = rust_client.round(2.5).mode(rust_calc::Rounding::Floor).await?;
-    println!("   and by the Rust one: round(2.5, floor) = {} ({})", r.value, r.mode);
+    let r = rust_client
+        .round(2.5)
+        .mode(rust_calc::Rounding::Floor)
+        .await?;
+    println!(
+        "   and by the Rust one: round(2.5, floor) = {} ({})",
+        r.value, r.mode
+    );
 
     println!("3. The contract exported from Rust (greeter_contract()), for wamp codegen:");
     for (name, text) in greeter_contract() {

@@ -127,8 +127,14 @@ async fn a_client_generated_from_the_file_calls_the_service_defined_in_rust() {
     assert_eq!(service.registrations().len(), 5);
     let calc = file::CalculatorClient::new(caller);
     assert_eq!(calc.add(2.0, 3.5).await.expect("add"), 5.5);
-    assert_eq!(calc.divide(1.0, 3.0).await.expect("default precision 6"), 0.333333);
-    assert_eq!(calc.divide(1.0, 3.0).precision(1).await.expect("divide"), 0.3);
+    assert_eq!(
+        calc.divide(1.0, 3.0).await.expect("default precision 6"),
+        0.333333
+    );
+    assert_eq!(
+        calc.divide(1.0, 3.0).precision(1).await.expect("divide"),
+        0.3
+    );
     match calc.divide(7.0, 0.0).await {
         Err(file::DivideError::DivideByZero(e)) => assert_eq!(e.dividend, 7.0),
         other => panic!("expected DivideByZero, got {other:?}"),
@@ -168,8 +174,16 @@ async fn a_client_generated_from_rust_calls_the_service_defined_by_the_file() {
     assert_eq!((r.value, r.mode), (1.25, rust::Rounding::HalfEven));
     let d = calc
         .distance(
-            geo::Point { x: 0.0, y: 0.0, label: None },
-            geo::Point { x: 1.0, y: 1.0, label: None },
+            geo::Point {
+                x: 0.0,
+                y: 0.0,
+                label: None,
+            },
+            geo::Point {
+                x: 1.0,
+                y: 1.0,
+                label: None,
+            },
         )
         .await
         .expect("distance");
@@ -191,7 +205,10 @@ fn the_exported_contract_generates_the_code_of_the_file() {
         .expect("the exported contract is valid");
     let _ = std::fs::remove_dir_all(&dir);
     let original = wamp_codegen::configure()
-        .generate(&[concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/calculator.wamp.toml")])
+        .generate(&[concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../schemas/calculator.wamp.toml"
+        )])
         .expect("valid");
     // Everything but the header (which names the files read) is the same, geo included.
     let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");

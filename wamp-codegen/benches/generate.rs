@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p wamp-codegen --bench generate`
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A contract with `procedures` procedures over `types` types.

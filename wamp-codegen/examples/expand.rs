@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let file = args
-        .next()
-        .ok_or("usage: expand FILE [--print]")?;
+    let file = args.next().ok_or("usage: expand FILE [--print]")?;
     let print = args.next().as_deref() == Some("--print");
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
     let env = wamp_codegen::rust::Env {

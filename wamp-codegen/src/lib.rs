@@ -369,7 +369,8 @@ impl Builder {
             .iter()
             .find(|c| c.name.name == contract)
             .ok_or_else(|| Error::Invalid(format!("no contract named `{contract}` was loaded")))?;
-        render::module_string(&loaded.bundle, c, &self.runtime, self.prelude).map_err(Error::Invalid)
+        render::module_string(&loaded.bundle, c, &self.runtime, self.prelude)
+            .map_err(Error::Invalid)
     }
 
     /// Generates code for `files` and writes it into the output directory (only if it

@@ -138,7 +138,9 @@ pub fn expand(entry: Entry, attr: TokenStream, item: TokenStream, env: &Env) -> 
     out.extend(export_fn(&bundle, contract));
     for f in &parsed.files {
         let path = f.display().to_string();
-        out.extend(quote!(const _: &[u8] = ::core::include_bytes!(#path);));
+        out.extend(quote!(
+            const _: &[u8] = ::core::include_bytes!(#path);
+        ));
     }
     out
 }
@@ -168,7 +170,9 @@ pub fn export_files(bundle: &Bundle) -> Vec<(String, String)> {
 
 fn export_fn(bundle: &Bundle, contract: &Contract) -> TokenStream {
     let ident = quote::format_ident!("{}_contract", names::snake(&contract.name.name));
-    let files = export_files(bundle).into_iter().map(|(name, text)| quote!((#name, #text)));
+    let files = export_files(bundle)
+        .into_iter()
+        .map(|(name, text)| quote!((#name, #text)));
     let doc = format!(
         " The contract `{}` version {} as contract files: `(file name, TOML text)`, the contract first, then every contract it imports. Write them into one directory for `wamp codegen`, other languages or `wamp codegen diff`.",
         contract.name.name, contract.version
@@ -461,7 +465,10 @@ impl Front {
 
     fn pspan(&self, s: Span) -> PSpan {
         if s.file == RUST_FILE {
-            self.spans.get(s.start).copied().unwrap_or_else(PSpan::call_site)
+            self.spans
+                .get(s.start)
+                .copied()
+                .unwrap_or_else(PSpan::call_site)
         } else {
             PSpan::call_site()
         }
@@ -490,7 +497,10 @@ impl Front {
         let mut out: Vec<(String, Meta)> = Vec::new();
         for meta in metas {
             let Some(key) = meta.path().get_ident().map(|i| i.to_string()) else {
-                self.error(meta.path().span(), format!("{what}: expected a key, found a path"));
+                self.error(
+                    meta.path().span(),
+                    format!("{what}: expected a key, found a path"),
+                );
                 continue;
             };
             let key = key.trim_start_matches("r#").to_string();
@@ -507,7 +517,10 @@ impl Front {
                             .join(", ")
                     )
                 };
-                self.error(meta.path().span(), format!("{what}: unknown key `{key}` ({valid})"));
+                self.error(
+                    meta.path().span(),
+                    format!("{what}: unknown key `{key}` ({valid})"),
+                );
                 continue;
             }
             if out.iter().any(|(k, _)| *k == key) {
@@ -528,7 +541,10 @@ impl Front {
                 return Some((s.value(), s.span()));
             }
         }
-        self.error(meta.span(), format!("{what}: expected `= \"...\"` (a string)"));
+        self.error(
+            meta.span(),
+            format!("{what}: expected `= \"...\"` (a string)"),
+        );
         None
     }
 
@@ -540,7 +556,10 @@ impl Front {
                     lit: Lit::Bool(b), ..
                 }) => Some(b.value),
                 _ => {
-                    self.error(nv.value.span(), format!("{what}: expected `true` or `false`"));
+                    self.error(
+                        nv.value.span(),
+                        format!("{what}: expected `true` or `false`"),
+                    );
                     None
                 }
             },
@@ -554,7 +573,10 @@ impl Front {
     fn since(&mut self, meta: &Meta, what: &str) -> Option<String> {
         let (v, span) = self.str_value(meta, what)?;
         if let Err(e) = semver::Version::parse(&v) {
-            self.error(span, format!("{what}: `{v}` is not a semantic version ({e})"));
+            self.error(
+                span,
+                format!("{what}: `{v}` is not a semantic version ({e})"),
+            );
         }
         Some(v)
     }
@@ -590,9 +612,7 @@ impl Front {
                     }
                 }
                 "file" => h.file = self.str_value(&meta, &path).map(|v| v.0),
-                "no_implicit_prelude" => {
-                    h.prelude = self.bool_value(&meta, &path).unwrap_or(false)
-                }
+                "no_implicit_prelude" => h.prelude = self.bool_value(&meta, &path).unwrap_or(false),
                 "crate" => {
                     if let Some((v, s)) = self.str_value(&meta, &path) {
                         match syn::parse_str::<syn::Path>(&v) {
@@ -621,7 +641,10 @@ impl Front {
                     };
                     for nv in entries {
                         let Some(alias) = nv.path.get_ident() else {
-                            self.error(nv.path.span(), format!("{path}: an alias is one identifier"));
+                            self.error(
+                                nv.path.span(),
+                                format!("{path}: an alias is one identifier"),
+                            );
                             continue;
                         };
                         let alias_name = alias.to_string();
@@ -636,7 +659,10 @@ impl Front {
                             continue;
                         };
                         if h.imports.iter().any(|(a, _, _)| a.name == alias_name) {
-                            self.error(alias.span(), format!("{path}: duplicate alias `{alias_name}`"));
+                            self.error(
+                                alias.span(),
+                                format!("{path}: duplicate alias `{alias_name}`"),
+                            );
                             continue;
                         }
                         let named = self.named(alias_name, alias.span());
@@ -657,7 +683,9 @@ impl Front {
             );
             return None;
         };
-        let mut doc = self.item_attrs(&m.attrs, "the contract module", &[], &[]).doc;
+        let mut doc = self
+            .item_attrs(&m.attrs, "the contract module", &[], &[])
+            .doc;
         let name = match &h.name {
             Some(n) => n.clone(),
             None => {
@@ -877,7 +905,8 @@ impl Front {
                         Meta::List(l) => l.tokens.clone(),
                         _ => TokenStream::new(),
                     };
-                    out.keys.extend(self.args(tokens, &format!("#[wamp] on {what}"), keys));
+                    out.keys
+                        .extend(self.args(tokens, &format!("#[wamp] on {what}"), keys));
                 }
                 Some("derive") => {
                     let Ok(paths) =
@@ -916,7 +945,10 @@ impl Front {
                         } else {
                             format!(
                                 " and `#[wamp({})]`",
-                                keys.iter().map(|k| format!("{k} = ..")).collect::<Vec<_>>().join(", ")
+                                keys.iter()
+                                    .map(|k| format!("{k} = .."))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             )
                         }
                     ),
@@ -952,7 +984,11 @@ impl Front {
             Type::Paren(p) => return self.type_expr(&p.elem, scope),
             Type::Group(g) => return self.type_expr(&g.elem, scope),
             Type::Reference(_) => {
-                return unsupported(self, ty, " (a contract's values are owned: `String`, not `&str`)")
+                return unsupported(
+                    self,
+                    ty,
+                    " (a contract's values are owned: `String`, not `&str`)",
+                )
             }
             _ => return unsupported(self, ty, ""),
         };
@@ -1003,7 +1039,9 @@ impl Front {
             ("Uri", 0) if rt_path => Some(TypeExpr::Scalar(Scalar::Uri)),
             ("Id", 0) if rt_path => Some(TypeExpr::Scalar(Scalar::Id)),
             ("Value", 0) if rt_path => Some(TypeExpr::Scalar(Scalar::Any)),
-            ("Vec", 1) if std_path => Some(TypeExpr::List(Box::new(self.type_expr(args[0], scope)?))),
+            ("Vec", 1) if std_path => {
+                Some(TypeExpr::List(Box::new(self.type_expr(args[0], scope)?)))
+            }
             ("Box", 1) if std_path => self.type_expr(args[0], scope),
             ("Option", 1) if std_path => {
                 let inner = self.type_expr(args[0], scope)?;
@@ -1014,11 +1052,19 @@ impl Front {
             }
             ("BTreeMap", 2) if std_path => {
                 if self.type_expr(args[0], scope) != Some(TypeExpr::Scalar(Scalar::String)) {
-                    return unsupported(self, ty, " (map keys are `String`: WAMP dictionaries have string keys)");
+                    return unsupported(
+                        self,
+                        ty,
+                        " (map keys are `String`: WAMP dictionaries have string keys)",
+                    );
                 }
                 Some(TypeExpr::Map(Box::new(self.type_expr(args[1], scope)?)))
             }
-            ("HashMap", _) => unsupported(self, ty, " (maps are `BTreeMap<String, T>`, as in the generated code)"),
+            ("HashMap", _) => unsupported(
+                self,
+                ty,
+                " (maps are `BTreeMap<String, T>`, as in the generated code)",
+            ),
             (_, 0) if prefix.is_empty() && !global => Some(TypeExpr::Named { module: None, name }),
             (_, 0) if prefix.len() == 1 && !global => Some(TypeExpr::Named {
                 module: Some(prefix[0].clone()),
@@ -1090,7 +1136,10 @@ impl Front {
                 }
                 "doc" => {
                     if !docs.is_empty() {
-                        self.error(m.span(), "documented twice: with `///` and with `doc = \"...\"`");
+                        self.error(
+                            m.span(),
+                            "documented twice: with `///` and with `doc = \"...\"`",
+                        );
                     }
                     meta.doc = self.str_value(m, "`doc`").map(|v| v.0);
                 }
@@ -1154,7 +1203,10 @@ impl Front {
                 .collect(),
             Fields::Unit => Vec::new(),
             Fields::Unnamed(_) => {
-                self.error(s.fields.span(), format!("{what}: a struct of a contract has named fields (its dict keys)"));
+                self.error(
+                    s.fields.span(),
+                    format!("{what}: a struct of a contract has named fields (its dict keys)"),
+                );
                 Vec::new()
             }
         };
@@ -1170,7 +1222,10 @@ impl Front {
         if names::type_name(&name) != name {
             self.error(
                 ident.span(),
-                format!("the generated type is named `{}`: name it so", names::type_name(&name)),
+                format!(
+                    "the generated type is named `{}`: name it so",
+                    names::type_name(&name)
+                ),
             );
         }
         self.named(name, ident.span())
@@ -1195,7 +1250,10 @@ impl Front {
         let a = self.item_attrs(&e.attrs, &what, &["since", "open", "tag"], &["Type"]);
         self.no_generics(&e.generics, &what);
         if self.role(&e.attrs, e.ident.span()) != Some(Role::Type) {
-            self.error(e.ident.span(), format!("{what}: add `#[derive(wamp::Type)]`"));
+            self.error(
+                e.ident.span(),
+                format!("{what}: add `#[derive(wamp::Type)]`"),
+            );
         }
         let since = self.since_key(&a);
         let open = match a.keys.iter().find(|(k, _)| k == "open") {
@@ -1249,19 +1307,31 @@ impl Front {
         }
         let kind = if is_union {
             if open {
-                self.error(e.ident.span(), "a union is closed: `open` is only for string enums");
+                self.error(
+                    e.ident.span(),
+                    "a union is closed: `open` is only for string enums",
+                );
             }
             let Some(tag) = tag else {
-                self.error(e.ident.span(), format!("{what}: a tagged union needs its tag key: `#[wamp(tag = \"kind\")]`"));
+                self.error(
+                    e.ident.span(),
+                    format!("{what}: a tagged union needs its tag key: `#[wamp(tag = \"kind\")]`"),
+                );
                 return None;
             };
             TypeKind::Union { tag, variants }
         } else {
             if let Some(t) = &tag {
-                self.error(self.pspan(t.span), "`tag` is only for unions (enums whose variants hold a struct)");
+                self.error(
+                    self.pspan(t.span),
+                    "`tag` is only for unions (enums whose variants hold a struct)",
+                );
             }
             if values.is_empty() {
-                self.error(e.ident.span(), format!("{what}: an enum needs at least one value"));
+                self.error(
+                    e.ident.span(),
+                    format!("{what}: an enum needs at least one value"),
+                );
             }
             TypeKind::Enum { values, open }
         };
@@ -1315,7 +1385,12 @@ impl Front {
         p
     }
 
-    fn error_def(&mut self, s: &ItemStruct, scope: &Scope, prefix: Option<&str>) -> Option<ErrorDef> {
+    fn error_def(
+        &mut self,
+        s: &ItemStruct,
+        scope: &Scope,
+        prefix: Option<&str>,
+    ) -> Option<ErrorDef> {
         let what = format!("error `{}`", s.ident);
         let a = self.item_attrs(&s.attrs, &what, &["uri", "since"], &["Error"]);
         self.no_generics(&s.generics, &what);
@@ -1325,7 +1400,10 @@ impl Front {
                 .str_value(&m, "`uri`")
                 .and_then(|(v, span)| self.uri(&v, span, prefix, false, &what)),
             None => {
-                self.error(s.ident.span(), format!("{what}: an error needs its URI: `#[wamp(uri = \".error.name\")]`"));
+                self.error(
+                    s.ident.span(),
+                    format!("{what}: an error needs its URI: `#[wamp(uri = \".error.name\")]`"),
+                );
                 None
             }
         };
@@ -1343,7 +1421,14 @@ impl Front {
     }
 
     /// An absolute URI (a leading `.` is relative to the prefix), checked.
-    fn uri(&mut self, raw: &str, span: PSpan, prefix: Option<&str>, patterns: bool, what: &str) -> Option<Named> {
+    fn uri(
+        &mut self,
+        raw: &str,
+        span: PSpan,
+        prefix: Option<&str>,
+        patterns: bool,
+        what: &str,
+    ) -> Option<Named> {
         let full = match raw.strip_prefix('.') {
             Some(rest) => match prefix {
                 Some(p) => format!("{p}.{rest}"),
@@ -1362,11 +1447,11 @@ impl Front {
     }
 
     /// The procedures and topics of the service trait; returns its docs.
-    fn service_trait<'s>(
+    fn service_trait(
         &mut self,
         t: &ItemTrait,
         scope: &Scope,
-        payloads: &mut [(&'s ItemStruct, bool)],
+        payloads: &mut [(&ItemStruct, bool)],
         c: &mut Contract,
         in_module: bool,
     ) -> Option<(String, PSpan)> {
@@ -1389,7 +1474,10 @@ impl Front {
                         );
                     }
                 }
-                _ => self.error(a.span(), "unsupported attribute on the service trait (it takes `///` docs)"),
+                _ => self.error(
+                    a.span(),
+                    "unsupported attribute on the service trait (it takes `///` docs)",
+                ),
             }
         }
         let what = format!("trait `{}`", t.ident);
@@ -1418,11 +1506,11 @@ impl Front {
         join_doc(&docs).map(|d| (d, doc_span.unwrap_or_else(PSpan::call_site)))
     }
 
-    fn method<'s>(
+    fn method(
         &mut self,
         f: &syn::TraitItemFn,
         scope: &Scope,
-        payloads: &mut [(&'s ItemStruct, bool)],
+        payloads: &mut [(&ItemStruct, bool)],
         c: &mut Contract,
         prefix: Option<&str>,
     ) {
@@ -1486,7 +1574,10 @@ impl Front {
             self.error(v.span(), format!("{what}: no variadic arguments"));
         }
         if let Some(b) = &f.default {
-            self.error(b.span(), format!("{what}: no body: the callee implements the generated trait"));
+            self.error(
+                b.span(),
+                format!("{what}: no body: the callee implements the generated trait"),
+            );
         }
         // `&self` first.
         let mut inputs = sig.inputs.iter().peekable();
@@ -1506,7 +1597,11 @@ impl Front {
         let keys = self.args(
             tokens,
             &format!("#[wamp::{kind}]"),
-            if kind == "procedure" { PROCEDURE_KEYS } else { TOPIC_KEYS },
+            if kind == "procedure" {
+                PROCEDURE_KEYS
+            } else {
+                TOPIC_KEYS
+            },
         );
         let key = |k: &str| keys.iter().find(|(n, _)| n == k).map(|(_, m)| m.clone());
         let name = match key("name") {
@@ -1532,15 +1627,22 @@ impl Front {
             Some(m) => self
                 .str_value(&m, "`uri`")
                 .and_then(|(v, s)| self.uri(&v, s, prefix, kind == "topic", &what)),
-            None if prefix.is_some() => {
-                self.uri(&format!(".{}", name.name), sig.ident.span(), prefix, false, &what)
-            }
+            None if prefix.is_some() => self.uri(
+                &format!(".{}", name.name),
+                sig.ident.span(),
+                prefix,
+                false,
+                &what,
+            ),
             None => {
                 self.error(sig.ident.span(), format!("{what}: give its URI (`uri = \"com.example.{}\"`): the contract has no `prefix` to make one", name.name));
                 None
             }
         };
-        let uri_span = uri.as_ref().map(|u| self.pspan(u.span)).unwrap_or_else(|| sig.ident.span());
+        let uri_span = uri
+            .as_ref()
+            .map(|u| self.pspan(u.span))
+            .unwrap_or_else(|| sig.ident.span());
         let uri = uri.unwrap_or_else(|| Named {
             name: format!("invalid.{}", names::snake(&name.name)),
             span: name.span,
@@ -1553,7 +1655,10 @@ impl Front {
             }
             if let ReturnType::Type(_, ty) = &sig.output {
                 if !is_unit(ty) {
-                    self.error(ty.span(), format!("{what}: a topic returns nothing (its parameters are the event)"));
+                    self.error(
+                        ty.span(),
+                        format!("{what}: a topic returns nothing (its parameters are the event)"),
+                    );
                 }
             }
             let captures: Vec<String> = split_pattern(&uri.name)
@@ -1571,7 +1676,13 @@ impl Front {
                 };
                 if captures.contains(&field.name.name) {
                     if kw {
-                        self.error(self.pspan(field.name.span), format!("`{}` is a capture of the URI, not a keyword argument", field.name.name));
+                        self.error(
+                            self.pspan(field.name.span),
+                            format!(
+                                "`{}` is a capture of the URI, not a keyword argument",
+                                field.name.name
+                            ),
+                        );
                     }
                     params.push(field);
                 } else if kw {
@@ -1592,8 +1703,14 @@ impl Front {
                         // The best guess: a string capture.
                         let span = self.span(uri_span);
                         ordered.push(Field {
-                            name: Named { name: cap.clone(), span },
-                            ty: TypeRef { expr: TypeExpr::Scalar(Scalar::String), span },
+                            name: Named {
+                                name: cap.clone(),
+                                span,
+                            },
+                            ty: TypeRef {
+                                expr: TypeExpr::Scalar(Scalar::String),
+                                span,
+                            },
                             meta: Docs::default(),
                             default: None,
                         });
@@ -1624,7 +1741,13 @@ impl Front {
                     }
                     first = false;
                     if let Some(pty) = p {
-                        progress = self.payload_ref(pty, &format!("{type_prefix}Progress"), "progress", payloads, scope);
+                        progress = self.payload_ref(
+                            pty,
+                            &format!("{type_prefix}Progress"),
+                            "progress",
+                            payloads,
+                            scope,
+                        );
                     }
                     continue;
                 }
@@ -1668,17 +1791,26 @@ impl Front {
                 None
             }
             Some(ty) => {
-                let payload_name = single_ident(ty).filter(|n| payloads.iter().any(|(s, _)| s.ident == n.as_str()));
+                let payload_name = single_ident(ty)
+                    .filter(|n| payloads.iter().any(|(s, _)| s.ident == n.as_str()));
                 match payload_name {
                     Some(_) => {
                         if let Some(m) = key("result") {
                             self.error(m.span(), format!("{what}: `result` names a single returned value; the fields of `{type_prefix}Result` name themselves"));
                         }
-                        self.payload_ref(ty, &format!("{type_prefix}Result"), "result", payloads, scope)
+                        self.payload_ref(
+                            ty,
+                            &format!("{type_prefix}Result"),
+                            "result",
+                            payloads,
+                            scope,
+                        )
                     }
                     None => {
                         let (rname, rspan) = match key("result") {
-                            Some(m) => self.str_value(&m, "`result`").unwrap_or(("result".into(), ty.span())),
+                            Some(m) => self
+                                .str_value(&m, "`result`")
+                                .unwrap_or(("result".into(), ty.span())),
                             None => ("result".into(), ty.span()),
                         };
                         if !crate::parse::is_identifier(&rname) {
@@ -1706,7 +1838,8 @@ impl Front {
                 ) {
                     Ok(paths) => {
                         for p in paths {
-                            let segs: Vec<String> = p.segments.iter().map(|s| unraw(&s.ident)).collect();
+                            let segs: Vec<String> =
+                                p.segments.iter().map(|s| unraw(&s.ident)).collect();
                             let (module, ename) = match segs.as_slice() {
                                 [n] => (None, n.clone()),
                                 [m, n] => (Some(m.clone()), n.clone()),
@@ -1724,7 +1857,10 @@ impl Front {
                     }
                     Err(e) => self.errors.push(e),
                 },
-                _ => self.error(m.span(), "expected `errors(DivideByZero, geo::NoSuchRegion)`"),
+                _ => self.error(
+                    m.span(),
+                    "expected `errors(DivideByZero, geo::NoSuchRegion)`",
+                ),
             }
         }
         let timeout_ms = key("timeout_ms").and_then(|m| {
@@ -1795,7 +1931,9 @@ impl Front {
                 None
             }
             FnArg::Typed(pt) => match &*pt.pat {
-                Pat::Ident(pi) if pi.by_ref.is_none() && pi.mutability.is_none() && pi.subpat.is_none() => {
+                Pat::Ident(pi)
+                    if pi.by_ref.is_none() && pi.mutability.is_none() && pi.subpat.is_none() =>
+                {
                     self.field(&pi.ident, &pt.ty, &pt.attrs, FieldSite::Param, scope)
                 }
                 other => {
@@ -1829,7 +1967,10 @@ impl Front {
         let s = payloads[i].0;
         payloads[i].1 = true;
         if s.ident != expected {
-            self.error(ty.span(), format!("the generated {what} type is named `{expected}`: name the struct so"));
+            self.error(
+                ty.span(),
+                format!("the generated {what} type is named `{expected}`: name the struct so"),
+            );
         }
         let a = self.item_attrs(&s.attrs, &format!("`{}`", s.ident), &[], &["Payload"]);
         if let Some(span) = a.doc_span {
@@ -2114,13 +2255,15 @@ fn repair(bundle: &mut Bundle) {
                     TypeExpr::Named {
                         module: Some(m),
                         name,
-                    } => c.imports.iter().any(|i| &i.alias.name == m) && {
-                        let import = c.imports.iter().find(|i| &i.alias.name == m);
-                        import.is_some_and(|i| {
-                            r.module_by_name(&i.contract)
-                                .is_some_and(|ic| ic.types.iter().any(|t| &t.name.name == name))
-                        })
-                    },
+                    } => {
+                        c.imports.iter().any(|i| &i.alias.name == m) && {
+                            let import = c.imports.iter().find(|i| &i.alias.name == m);
+                            import.is_some_and(|i| {
+                                r.module_by_name(&i.contract)
+                                    .is_some_and(|ic| ic.types.iter().any(|t| &t.name.name == name))
+                            })
+                        }
+                    }
                     TypeExpr::Named { module: None, .. } => true,
                 }
             }
@@ -2305,10 +2448,22 @@ fn dedupe_names(c: &mut Contract) {
     };
     let mut types = Vec::new();
     keep_first(&mut c.types, |t| names::type_name(&t.name.name), &mut types);
-    keep_first(&mut c.errors, |e| names::type_name(&e.name.name), &mut types);
+    keep_first(
+        &mut c.errors,
+        |e| names::type_name(&e.name.name),
+        &mut types,
+    );
     let mut methods = vec!["new".to_string(), "session".to_string()];
-    keep_first(&mut c.procedures, |p| names::snake(&p.name.name), &mut methods);
-    keep_first(&mut c.topics, |t| format!("publish_{}", names::snake(&t.name.name)), &mut methods);
+    keep_first(
+        &mut c.procedures,
+        |p| names::snake(&p.name.name),
+        &mut methods,
+    );
+    keep_first(
+        &mut c.topics,
+        |t| format!("publish_{}", names::snake(&t.name.name)),
+        &mut methods,
+    );
     for p in &mut c.procedures {
         let mut taken = Vec::new();
         fields(&mut p.input, &mut taken);
@@ -2339,7 +2494,11 @@ fn dedupe_names(c: &mut Contract) {
         match &mut t.kind {
             TypeKind::Struct(f) => keep_first(f, |f| names::snake(&f.name.name), &mut Vec::new()),
             TypeKind::Enum { values, open } => {
-                let mut taken = if *open { vec!["Other".to_string()] } else { Vec::new() };
+                let mut taken = if *open {
+                    vec!["Other".to_string()]
+                } else {
+                    Vec::new()
+                };
                 keep_first(values, |v| names::variant(&v.value.name), &mut taken);
             }
             TypeKind::Union { variants, .. } => {
@@ -2390,7 +2549,10 @@ mod tests {
         assert_eq!(proc.input.args[0].ty.expr.to_string(), "string");
         assert_eq!(proc.input.kwargs[0].ty.expr.to_string(), "u8?");
         assert_eq!(
-            proc.input.kwargs[0].default.as_ref().map(|d| d.value.clone()),
+            proc.input.kwargs[0]
+                .default
+                .as_ref()
+                .map(|d| d.value.clone()),
             Some(serde_json::json!(2))
         );
         let result = proc.result.as_ref().expect("a result");
@@ -2423,7 +2585,11 @@ mod tests {
             ]
         );
         // `geo` is not imported: validation says so, at the type.
-        assert!(p.report().contains("unknown import alias `geo`"), "{}", p.report());
+        assert!(
+            p.report().contains("unknown import alias `geo`"),
+            "{}",
+            p.report()
+        );
     }
 
     #[test]

@@ -32,9 +32,9 @@ pub fn toml(contract: &Contract) -> String {
                     let W::Obj(keys) = item else { continue };
                     out.push_str(&format!("\n[{section}.{}]\n", toml_key(&name)));
                     // Struct fields read best one per line, in a sub-table written last.
-                    let (fields, rest): (Vec<_>, Vec<_>) = keys
-                        .into_iter()
-                        .partition(|(k, v)| k == "fields" && matches!(v, W::Obj(f) if !f.is_empty()));
+                    let (fields, rest): (Vec<_>, Vec<_>) = keys.into_iter().partition(|(k, v)| {
+                        k == "fields" && matches!(v, W::Obj(f) if !f.is_empty())
+                    });
                     toml_keys(&rest, &mut out);
                     for (_, f) in fields {
                         if let W::Obj(f) = f {
@@ -73,7 +73,10 @@ fn toml_keys(entries: &[(String, W)], out: &mut String) {
 }
 
 fn toml_key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         k.to_string()
     } else {
         json_string(k)

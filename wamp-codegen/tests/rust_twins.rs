@@ -77,7 +77,8 @@ fn exporting_a_rust_contract_then_generating_from_the_file_gives_the_same_code()
         let (parsed, code) = from_rust(rust);
         let files = wamp_codegen::rust::export_files(&parsed.bundle);
         assert_eq!(files[0].0, format!("{contract}.wamp.toml"));
-        let dir = std::env::temp_dir().join(format!("wamp-export-{}-{contract}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("wamp-export-{}-{contract}", std::process::id()));
         write_all(&dir, &files);
         let again = {
             let loaded = wamp_codegen::load(&[dir.join(&files[0].0)]);
@@ -94,7 +95,13 @@ fn exporting_a_rust_contract_then_generating_from_the_file_gives_the_same_code()
 #[test]
 fn every_contract_file_survives_the_writer_in_both_forms() {
     // TOML → model → TOML (and → JSON) → model renders the same code.
-    for file in ["calculator.wamp.toml", "telemetry.wamp.toml", "jobs.wamp.toml", "wamp_meta.wamp.toml", "geo.wamp.toml"] {
+    for file in [
+        "calculator.wamp.toml",
+        "telemetry.wamp.toml",
+        "jobs.wamp.toml",
+        "wamp_meta.wamp.toml",
+        "geo.wamp.toml",
+    ] {
         let loaded = wamp_codegen::load(&[root().join("schemas").join(file)]);
         assert!(!loaded.has_errors(), "{}", loaded.report());
         let expected = wamp_codegen::configure().render(&loaded).expect("render");
@@ -112,15 +119,25 @@ fn every_contract_file_survives_the_writer_in_both_forms() {
                     i.path = format!("{}.wamp.{}", i.contract, if json { "json" } else { "toml" });
                 }
                 let (name, text) = if json {
-                    (format!("{}.wamp.json", c.name.name), wamp_codegen::write::json(&c))
+                    (
+                        format!("{}.wamp.json", c.name.name),
+                        wamp_codegen::write::json(&c),
+                    )
                 } else {
-                    (format!("{}.wamp.toml", c.name.name), wamp_codegen::write::toml(&c))
+                    (
+                        format!("{}.wamp.toml", c.name.name),
+                        wamp_codegen::write::toml(&c),
+                    )
                 };
                 std::fs::write(dir.join(&name), text).expect("write");
                 last = Some(name);
             }
             let again = wamp_codegen::load(&[dir.join(last.expect("a contract"))]);
-            assert!(!again.has_errors(), "{file} (json: {json}): {}", again.report());
+            assert!(
+                !again.has_errors(),
+                "{file} (json: {json}): {}",
+                again.report()
+            );
             let code = wamp_codegen::configure().render(&again).expect("render");
             let _ = std::fs::remove_dir_all(&dir);
             // The header names the files read; everything else must be the same.
@@ -159,11 +176,18 @@ fn diff_compares_two_exported_versions() {
     let a = wamp_codegen::load(&[base.join("old/calculator.wamp.toml")]);
     let b = wamp_codegen::load(&[base.join("new/calculator.wamp.toml")]);
     let _ = std::fs::remove_dir_all(&base);
-    assert!(!a.has_errors() && !b.has_errors(), "{}{}", a.report(), b.report());
+    assert!(
+        !a.has_errors() && !b.has_errors(),
+        "{}{}",
+        a.report(),
+        b.report()
+    );
     let changes = wamp_codegen::diff::compare(&a.bundle, &b.bundle);
     assert!(
-        changes.iter().any(|c| c.path.contains("procedures.add")
-            && c.level == wamp_codegen::diff::Level::Breaking),
+        changes
+            .iter()
+            .any(|c| c.path.contains("procedures.add")
+                && c.level == wamp_codegen::diff::Level::Breaking),
         "{changes:?}"
     );
     // The same export twice: no change.

@@ -48,7 +48,7 @@ macro_rules! include_contracts {
 }
 
 pub use client::{IntoUri, Session, SessionBuilder};
-/// Code-first contracts: a contract written in Rust (see `wamp_macros`).
-pub use wamp_macros::{contract, procedure, service, topic, Error, Payload, Type};
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};
 pub use serializer::Serializer;
+/// Code-first contracts: a contract written in Rust (see `wamp_macros`).
+pub use wamp_macros::{contract, procedure, service, topic, Error, Payload, Type};
