@@ -214,3 +214,46 @@ fn the_exported_contract_generates_the_code_of_the_file() {
     let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
     assert!(body(&exported) == body(&original));
 }
+
+#[tokio::test]
+async fn events_published_from_one_definition_reach_subscribers_of_the_other() {
+    use wamp_examples::code_first_telemetry::telemetry as rust_tm;
+    use wamp_examples::telemetry as file_tm;
+    let (_router, a, b) = router().await;
+    let mut from_file = file_tm::TelemetryClient::new(a.clone())
+        .subscribe_telemetry()
+        .await
+        .expect("subscribe");
+    let mut from_rust = rust_tm::TelemetryClient::new(a)
+        .subscribe_chat()
+        .await
+        .expect("subscribe");
+    rust_tm::TelemetryClient::new(b.clone())
+        .publish_telemetry(&rust_tm::TelemetryEvent {
+            device: "pump_7".into(),
+            metric: rust_tm::Metric::Cpu,
+            value: 0.5,
+            ts_ms: 1,
+            unit: None,
+        })
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    file_tm::TelemetryClient::new(b)
+        .publish_chat(&file_tm::ChatEvent {
+            room: "lobby".into(),
+            author: "ada".into(),
+            text: "hi".into(),
+            sent_ms: 2,
+        })
+        .acknowledge(true)
+        .await
+        .expect("publish");
+    let got = from_file.next().await.expect("an event").expect("typed");
+    assert_eq!(
+        (got.device.as_str(), got.metric, got.value),
+        ("pump_7", file_tm::Metric::Cpu, 0.5)
+    );
+    let got = from_rust.next().await.expect("an event").expect("typed");
+    assert_eq!((got.room.as_str(), got.text.as_str()), ("lobby", "hi"));
+}

@@ -30,7 +30,10 @@ fn from_rust(file: &str) -> (wamp_codegen::rust::Parsed, String) {
 }
 
 /// Every twin in schemas/rust/ and the contract file it mirrors.
-const TWINS: &[(&str, &str, &str)] = &[("calculator.rs", "calculator.wamp.toml", "calculator")];
+const TWINS: &[(&str, &str, &str)] = &[
+    ("calculator.rs", "calculator.wamp.toml", "calculator"),
+    ("telemetry.rs", "telemetry.wamp.toml", "telemetry"),
+];
 
 #[test]
 fn every_rust_twin_renders_the_code_of_its_contract_file() {
