@@ -12,7 +12,7 @@
 //! manifest), as a contract file imports them; the generated code refers to them as
 //! `super::geo::Point`, like the code generated from files.
 //!
-//! Locations: the model's [`Span`](crate::source::Span)s are byte ranges into files. A node
+//! Locations: the model's spans (`source::Span`) are byte ranges into files. A node
 //! read from Rust gets a span in a file that does not exist (`RUST_FILE`) whose `start`
 //! indexes a side table of `proc_macro2::Span`s, so validation reports land on the
 //! offending token without the model knowing about Rust.
@@ -701,7 +701,7 @@ impl Front {
         let mut service: Option<&ItemTrait> = None;
         for item in items {
             match item {
-                Item::Struct(s) => match self.role(&s.attrs, s.ident.span()) {
+                Item::Struct(s) => match self.role(&s.attrs) {
                     Some(Role::Type) => scope.own.push(unraw(&s.ident)),
                     Some(Role::Payload) => payloads.push((s, false)),
                     _ => {}
@@ -726,7 +726,7 @@ impl Front {
         let mut c = self.empty_contract(name, h);
         for item in items {
             match item {
-                Item::Struct(s) => match self.role(&s.attrs, s.ident.span()) {
+                Item::Struct(s) => match self.role(&s.attrs) {
                     Some(Role::Type) => {
                         if let Some(t) = self.struct_type(s, &scope) {
                             c.types.push(t);
@@ -858,7 +858,7 @@ impl Front {
     }
 
     /// A struct's role from its derive; other derives are refused.
-    fn role(&mut self, attrs: &[Attribute], at: PSpan) -> Option<Role> {
+    fn role(&self, attrs: &[Attribute]) -> Option<Role> {
         let mut role = None;
         for a in attrs {
             if !a.path().is_ident("derive") {
@@ -878,7 +878,6 @@ impl Front {
                 }
             }
         }
-        let _ = at;
         role
     }
 
@@ -1249,7 +1248,7 @@ impl Front {
         let what = format!("type `{}`", e.ident);
         let a = self.item_attrs(&e.attrs, &what, &["since", "open", "tag"], &["Type"]);
         self.no_generics(&e.generics, &what);
-        if self.role(&e.attrs, e.ident.span()) != Some(Role::Type) {
+        if self.role(&e.attrs) != Some(Role::Type) {
             self.error(
                 e.ident.span(),
                 format!("{what}: add `#[derive(wamp::Type)]`"),

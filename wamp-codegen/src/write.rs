@@ -1,4 +1,4 @@
-//! The model back to a contract file: [`toml`] writes the `.wamp.toml` form, [`json`] the
+//! The model back to a contract file: [`toml()`] writes the `.wamp.toml` form, [`json()`] the
 //! `.wamp.json` form. Reading either back gives a model that renders the same code (a
 //! test checks it for every contract in `schemas/`); this is how a contract defined in
 //! Rust (`#[wamp::contract]`) is exported for `wamp codegen`, other languages and
