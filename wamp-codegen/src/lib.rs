@@ -21,7 +21,9 @@
 pub mod diff;
 pub mod export;
 pub mod model;
+pub mod rust;
 pub mod source;
+pub mod write;
 
 mod doc;
 mod names;
@@ -282,6 +284,7 @@ fn lexical_join(dir: Option<&Path>, rel: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Builder {
     runtime: String,
+    prelude: bool,
     out_dir: Option<PathBuf>,
     file_name: String,
     emit_rerun: bool,
@@ -291,6 +294,7 @@ pub struct Builder {
 pub fn configure() -> Builder {
     Builder {
         runtime: "::wamp".into(),
+        prelude: false,
         out_dir: None,
         file_name: OUTPUT_FILE.into(),
         emit_rerun: true,
@@ -308,6 +312,14 @@ impl Builder {
     /// README gives the dependency; e.g. `::wamp_runtime` when it is not renamed).
     pub fn runtime_path(mut self, path: impl Into<String>) -> Self {
         self.runtime = path.into();
+        self
+    }
+
+    /// Whether each generated module imports the standard prelude itself (default false):
+    /// needed when the code is included in a module under `#![no_implicit_prelude]`,
+    /// since the serde and schemars derives on the generated types expect the prelude.
+    pub fn import_prelude(mut self, import: bool) -> Self {
+        self.prelude = import;
         self
     }
 
@@ -341,7 +353,24 @@ impl Builder {
         if loaded.has_errors() {
             return Err(Error::Invalid(loaded.report()));
         }
-        render::bundle(&loaded.bundle, &self.runtime).map_err(Error::Invalid)
+        render::bundle(&loaded.bundle, &self.runtime, self.prelude).map_err(Error::Invalid)
+    }
+
+    /// Renders one contract of contracts already loaded as its module alone (`pub mod
+    /// NAME { ... }`, formatted, without the file's `@generated` header): what
+    /// `#[wamp::contract]` expands to for the same contract.
+    pub fn render_module(&self, loaded: &Loaded, contract: &str) -> Result<String, Error> {
+        if loaded.has_errors() {
+            return Err(Error::Invalid(loaded.report()));
+        }
+        let c = loaded
+            .bundle
+            .contracts
+            .iter()
+            .find(|c| c.name.name == contract)
+            .ok_or_else(|| Error::Invalid(format!("no contract named `{contract}` was loaded")))?;
+        render::module_string(&loaded.bundle, c, &self.runtime, self.prelude)
+            .map_err(Error::Invalid)
     }
 
     /// Generates code for `files` and writes it into the output directory (only if it

@@ -24,6 +24,11 @@ impl<'b> Resolver<'b> {
         }
     }
 
+    /// A contract of the bundle by name.
+    pub fn module_by_name(&self, name: &str) -> Option<&'b Contract> {
+        self.contracts.get(name).copied()
+    }
+
     /// The contract an alias (or None: `from` itself) refers to.
     pub fn module(&self, from: &'b Contract, alias: Option<&str>) -> Option<&'b Contract> {
         match alias {
@@ -591,7 +596,7 @@ fn type_ok(
 }
 
 /// Whether a default value has the field's type; the error says why not.
-fn default_fits(
+pub(crate) fn default_fits(
     r: &Resolver<'_>,
     c: &Contract,
     v: &serde_json::Value,

@@ -50,3 +50,5 @@ macro_rules! include_contracts {
 pub use client::{IntoUri, Session, SessionBuilder};
 pub use protocol::{Binary, Dict, Id, List, Message, Payload, Uri, Value};
 pub use serializer::Serializer;
+/// Code-first contracts: a contract written in Rust (see `wamp_macros`).
+pub use wamp_macros::{contract, procedure, service, topic, Error, Payload, Type};

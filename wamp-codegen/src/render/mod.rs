@@ -18,11 +18,49 @@ use crate::model::*;
 use crate::names;
 use crate::validate::{Resolved, Resolver};
 
-/// Renders every contract of a validated bundle into one source file.
-pub(crate) fn bundle(bundle: &Bundle, runtime: &str) -> Result<String, String> {
+/// The runtime path as tokens.
+fn runtime_path(runtime: &str) -> Result<TokenStream, String> {
     let rt: syn::Path = syn::parse_str(runtime)
         .map_err(|e| format!("the runtime path `{runtime}` is not a Rust path: {e}"))?;
-    let rt = quote!(#rt);
+    Ok(quote!(#rt))
+}
+
+/// The tokens of one contract's module (`pub mod NAME { ... }`): what `#[wamp::contract]`
+/// expands to, and exactly what [`bundle`] writes for that contract.
+pub(crate) fn module_tokens(
+    bundle: &Bundle,
+    contract: &Contract,
+    runtime: &str,
+    prelude: bool,
+) -> Result<TokenStream, String> {
+    let rt = runtime_path(runtime)?;
+    let resolver = Resolver::new(bundle);
+    let cx = Cx {
+        rt,
+        resolver: &resolver,
+        contract,
+        in_wire: false,
+        prelude,
+    };
+    Ok(cx.module())
+}
+
+/// One contract's module, formatted as [`bundle`] formats it (without the file header).
+pub(crate) fn module_string(
+    bundle: &Bundle,
+    contract: &Contract,
+    runtime: &str,
+    prelude: bool,
+) -> Result<String, String> {
+    let tokens = module_tokens(bundle, contract, runtime, prelude)?;
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|e| format!("internal error: the generated code does not parse: {e}"))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// Renders every contract of a validated bundle into one source file.
+pub(crate) fn bundle(bundle: &Bundle, runtime: &str, prelude: bool) -> Result<String, String> {
+    let rt = runtime_path(runtime)?;
     let resolver = Resolver::new(bundle);
     let mut items = TokenStream::new();
     for contract in &bundle.contracts {
@@ -31,6 +69,7 @@ pub(crate) fn bundle(bundle: &Bundle, runtime: &str) -> Result<String, String> {
             resolver: &resolver,
             contract,
             in_wire: false,
+            prelude,
         };
         items.extend(cx.module());
     }
@@ -57,6 +96,9 @@ pub(crate) struct Cx<'a> {
     pub contract: &'a Contract,
     /// Whether paths are written from inside the `wire` submodule.
     pub in_wire: bool,
+    /// Whether modules import the standard prelude themselves (for code included under
+    /// `#![no_implicit_prelude]`: the serde and schemars derives need it).
+    pub prelude: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -88,9 +130,11 @@ impl<'a> Cx<'a> {
         let wire = payload::wire_module(&self.wire());
         let client = client::render(self);
         let callee = callee::render(self);
+        let prelude = self.prelude_import();
         quote! {
             pub mod #name {
                 #docs
+                #prelude
                 /// The contract's name.
                 pub const CONTRACT: &str = #contract_name;
                 /// The contract's version.
@@ -150,6 +194,18 @@ impl<'a> Cx<'a> {
             pub mod uri {
                 #consts
             }
+        }
+    }
+
+    /// `use ::std::prelude::rust_2021::*;` when asked for.
+    pub fn prelude_import(&self) -> TokenStream {
+        if self.prelude {
+            quote! {
+                #[allow(unused_imports)]
+                use ::std::prelude::rust_2021::*;
+            }
+        } else {
+            TokenStream::new()
         }
     }
 

@@ -268,10 +268,12 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
             &Shape::Struct(event_ident(t)),
         ));
     }
+    let prelude = cx.prelude_import();
     quote! {
         /// Wire layouts and codecs of the contract's payloads (used by the generated code).
         #[doc(hidden)]
         pub mod wire {
+            #prelude
             #items
         }
     }

@@ -1,0 +1,9 @@
+#[wamp_runtime::service(version = "1.0.0", prefix = "com.example")]
+pub trait Math {
+    #[wamp_runtime::procedure(uri = ".add")]
+    async fn add(&self, a: f64, b: f64) -> f64;
+    #[wamp_runtime::procedure(uri = "com.example.add")]
+    async fn plus(&self, a: f64, b: f64) -> f64;
+}
+
+fn main() {}
