@@ -581,7 +581,7 @@ impl<'a> Differ<'a> {
                 let od = self.old.resolve(self.oc, o);
                 let nd = self.new.resolve(self.nc, n);
                 match (od, nd) {
-                    (Some((oc, Resolved::Def(od))), Some((nc, Resolved::Def(nd)))) => {
+                    (Some((_, Resolved::Def(od))), Some((_, Resolved::Def(nd)))) => {
                         if kind_name(&od.kind) != kind_name(&nd.kind) {
                             self.push(
                                 Level::Breaking,
@@ -600,7 +600,7 @@ impl<'a> Differ<'a> {
                             return;
                         }
                         let tpath = format!("types.{}", nd.name.name);
-                        self.def(oc, od, nc, nd, &tpath, dir);
+                        self.def(od, nd, &tpath, dir);
                     }
                     (Some((_, Resolved::Expr(oe))), Some((_, Resolved::Expr(ne)))) => {
                         self.ty(&oe, &ne, path, dir)
@@ -633,16 +633,7 @@ impl<'a> Differ<'a> {
         }
     }
 
-    fn def(
-        &mut self,
-        oc: &'a Contract,
-        od: &'a TypeDef,
-        nc: &'a Contract,
-        nd: &'a TypeDef,
-        path: &str,
-        dir: Dir,
-    ) {
-        let _ = (oc, nc);
+    fn def(&mut self, od: &'a TypeDef, nd: &'a TypeDef, path: &str, dir: Dir) {
         match (&od.kind, &nd.kind) {
             (TypeKind::Struct(of), TypeKind::Struct(nf)) => {
                 self.fields(of, nf, &format!("{path}.fields"), dir, "field")

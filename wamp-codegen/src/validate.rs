@@ -603,8 +603,7 @@ pub(crate) fn default_fits(
     expr: &TypeExpr,
 ) -> Result<(), String> {
     use serde_json::Value;
-    let (c, resolved) = r.resolve(c, expr).ok_or("the type is not resolved")?;
-    let _ = c;
+    let (_, resolved) = r.resolve(c, expr).ok_or("the type is not resolved")?;
     match resolved {
         Resolved::Expr(TypeExpr::Scalar(s)) => {
             let fits = match s {

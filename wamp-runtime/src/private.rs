@@ -106,23 +106,15 @@ pub fn is_none<T>(value: &&Option<T>) -> bool {
     value.is_none()
 }
 
-/// The ERROR for arguments that do not match the contract.
+/// The ERROR for arguments that do not match the contract (the client's own mapping,
+/// as a function generated code can pass to `map_err`).
 pub fn invalid_argument(e: PayloadError) -> WampError {
-    WampError::with_payload(
-        Uri::from_static("wamp.error.invalid_argument"),
-        Payload::from_values(vec![e.to_string().into()], Default::default()),
-    )
+    WampError::from(e)
 }
 
-/// The ERROR for a result the callee could not encode.
+/// The ERROR for a result the callee could not encode (the one untyped handlers send).
 pub fn encode_failure(e: EncodeError) -> WampError {
-    WampError::with_payload(
-        Uri::from_static("wamp.error.runtime_error"),
-        Payload::from_values(
-            vec![format!("the callee could not encode its result: {e}").into()],
-            Default::default(),
-        ),
-    )
+    crate::client::encode_failure(&e)
 }
 
 /// The ERROR a callee answers with for a failure that is not a declared error: an

@@ -451,9 +451,8 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
             let inits = site.captures.iter().chain(p.fields()).map(|f| {
                 let ident = names::ident(&names::snake(&f.name.name));
                 match &f.default {
-                    Some(d) if p.kwargs.iter().any(|k| std::ptr::eq(k, f)) => {
+                    Some(_) if p.kwargs.iter().any(|k| std::ptr::eq(k, f)) => {
                         let func = format_ident!("{}", default_fn_name(&site.key, &f.name.name));
-                        let _ = d;
                         quote!(#ident: #ident.unwrap_or_else(#func),)
                     }
                     _ => quote!(#ident,),

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_attrs, meta_docs, rename, rt_string, Cx};
+use super::{doc_attrs, meta_docs, rename, Cx};
 use crate::model::*;
 use crate::names;
 use crate::validate::Resolved;
@@ -207,7 +207,6 @@ fn open_enum(cx: &Cx<'_>, t: &TypeDef, values: &[EnumValue]) -> TokenStream {
         quote!(#wire => #name::#ident,)
     });
     let wire_values: Vec<&str> = values.iter().map(|v| v.value.name.as_str()).collect();
-    let _ = rt_string(rt);
     quote! {
         #docs
         ///

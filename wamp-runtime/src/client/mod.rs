@@ -42,6 +42,7 @@ mod uri;
 
 pub use builder::SessionBuilder;
 pub use callee::{Args, ArgsKw, IntoPayload, IntoResult, Kwargs};
+pub(crate) use error::encode_failure;
 pub use error::{Error, StandardError, WampError};
 pub use reconnect::ReconnectPolicy;
 pub use requests::{
