@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use wamp::router::{RealmConfig, Router};
-use wamp::typed::Context;
 use wamp::{Serializer, Session};
-use wamp_examples::calculator::{self, CalculatorClient, DivideError, DivideProgress};
-use wamp_examples::geo;
+use wamp_examples::calculator::{self, CalculatorClient};
+use wamp_examples::fixtures::Calculator;
 
 fn cpu() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
@@ -23,44 +22,6 @@ fn cpu() -> Duration {
         u64::try_from(t.tv_sec).unwrap_or(0),
         u32::try_from(t.tv_nsec).unwrap_or(0),
     )
-}
-
-struct Calc;
-
-impl calculator::Calculator for Calc {
-    async fn add(&self, _: Context, a: f64, b: f64) -> Result<f64, wamp::client::Error> {
-        Ok(a + b)
-    }
-    async fn divide(
-        &self,
-        _: Context<DivideProgress>,
-        a: f64,
-        b: f64,
-        _precision: u32,
-    ) -> Result<f64, DivideError> {
-        Ok(a / b)
-    }
-    async fn sqrt(&self, _: Context, x: f64) -> Result<f64, calculator::SqrtError> {
-        Ok(x.sqrt())
-    }
-    async fn distance(
-        &self,
-        _: Context,
-        _a: geo::Point,
-        _b: geo::Point,
-        _unit: geo::Unit,
-    ) -> Result<f64, wamp::client::Error> {
-        Ok(0.0)
-    }
-    async fn round(
-        &self,
-        _: Context,
-        value: f64,
-        _digits: u8,
-        mode: calculator::Rounding,
-    ) -> Result<calculator::RoundResult, wamp::client::Error> {
-        Ok(calculator::RoundResult { value, mode })
-    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -138,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .serializer(Serializer::MsgPack)
         .connect()
         .await?;
-    let _service = calculator::serve(&callee, Calc).await?;
+    let _service = calculator::serve(&callee, Calculator).await?;
     let _untyped = callee
         .register("com.example.calc.add_untyped", |inv| async move {
             let (a, b): (f64, f64) = inv.args()?;

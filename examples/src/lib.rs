@@ -6,6 +6,8 @@
 
 wamp::include_contracts!();
 
+pub mod fixtures;
+
 #[path = "../../schemas/rust/calculator.rs"]
 pub mod code_first;
 

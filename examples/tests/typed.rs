@@ -6,62 +6,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use wamp::router::{RealmConfig, Router};
-use wamp::typed::{Context, Progressive};
+use wamp::typed::Progressive;
 use wamp::{Dict, Payload, Session, Value};
-use wamp_examples::calculator::{
-    self, CalculatorClient, DivideByZero, DivideError, DivideProgress,
-};
+use wamp_examples::calculator::{self, CalculatorClient, DivideError, DivideProgress};
+use wamp_examples::fixtures::Calculator;
 use wamp_examples::geo;
 use wamp_examples::telemetry::{Metric, TelemetryClient, TelemetryEvent};
-
-struct Calc;
-
-impl calculator::Calculator for Calc {
-    async fn add(&self, _: Context, a: f64, b: f64) -> Result<f64, wamp::client::Error> {
-        Ok(a + b)
-    }
-    async fn divide(
-        &self,
-        ctx: Context<DivideProgress>,
-        a: f64,
-        b: f64,
-        precision: u32,
-    ) -> Result<f64, DivideError> {
-        if b == 0.0 {
-            return Err(DivideByZero { dividend: a }.into());
-        }
-        for done in 1..=3 {
-            ctx.progress(&DivideProgress { done, total: 3 })?;
-        }
-        let scale = 10f64.powi(i32::try_from(precision).unwrap_or(6));
-        Ok((a / b * scale).round() / scale)
-    }
-    async fn sqrt(&self, _: Context, x: f64) -> Result<f64, calculator::SqrtError> {
-        Ok(x.sqrt())
-    }
-    async fn distance(
-        &self,
-        _: Context,
-        a: geo::Point,
-        b: geo::Point,
-        unit: geo::Unit,
-    ) -> Result<f64, wamp::client::Error> {
-        let m = (a.x - b.x).hypot(a.y - b.y);
-        Ok(if unit == geo::Unit::Km { m / 1000.0 } else { m })
-    }
-    async fn round(
-        &self,
-        _: Context,
-        value: f64,
-        _digits: u8,
-        mode: calculator::Rounding,
-    ) -> Result<calculator::RoundResult, wamp::client::Error> {
-        Ok(calculator::RoundResult {
-            value: value.round(),
-            mode,
-        })
-    }
-}
 
 async fn setup() -> (Router, Session, Session, wamp::typed::Service) {
     let router = Router::builder()
@@ -74,7 +24,7 @@ async fn setup() -> (Router, Session, Session, wamp::typed::Service) {
         .connect_with(router.local_transport())
         .await
         .expect("callee");
-    let service = calculator::serve(&callee, Calc).await.expect("serve");
+    let service = calculator::serve(&callee, Calculator).await.expect("serve");
     let caller = Session::builder(router.listeners()[0].url())
         .serializer(wamp::Serializer::Json)
         .connect()

@@ -9,12 +9,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use wamp::typed::{Context, Progressive};
+use wamp::typed::Progressive;
 use wamp::{Serializer, Session};
 use wamp_examples::calculator::{
     self, CalculatorClient, DivideByZero, DivideError, DivideProgress, NegativeInput, SqrtError,
 };
-use wamp_examples::geo;
+use wamp_examples::fixtures::Calculator;
 use wamp_examples::telemetry::{Metric, TelemetryClient};
 use wamp_tests::{autobahn_python, crossbar, workspace_root};
 
@@ -137,62 +137,12 @@ async fn python_serves(ours: Serializer, theirs: &str) {
     peer.stop().await;
 }
 
-struct Calc;
-
-impl calculator::Calculator for Calc {
-    async fn add(&self, _: Context, a: f64, b: f64) -> Result<f64, wamp::client::Error> {
-        Ok(a + b)
-    }
-    async fn divide(
-        &self,
-        ctx: Context<DivideProgress>,
-        a: f64,
-        b: f64,
-        precision: u32,
-    ) -> Result<f64, DivideError> {
-        if b == 0.0 {
-            return Err(DivideByZero { dividend: a }.into());
-        }
-        for done in 1..=3 {
-            ctx.send_progress(&DivideProgress { done, total: 3 })
-                .await?;
-        }
-        let scale = 10f64.powi(i32::try_from(precision).unwrap_or(6));
-        Ok((a / b * scale).round() / scale)
-    }
-    async fn sqrt(&self, _: Context, x: f64) -> Result<f64, SqrtError> {
-        if x < 0.0 {
-            return Err(NegativeInput { value: x }.into());
-        }
-        Ok(x.sqrt())
-    }
-    async fn distance(
-        &self,
-        _: Context,
-        a: geo::Point,
-        b: geo::Point,
-        _unit: geo::Unit,
-    ) -> Result<f64, wamp::client::Error> {
-        Ok((a.x - b.x).hypot(a.y - b.y))
-    }
-    async fn round(
-        &self,
-        _: Context,
-        value: f64,
-        _digits: u8,
-        mode: calculator::Rounding,
-    ) -> Result<calculator::RoundResult, wamp::client::Error> {
-        Ok(calculator::RoundResult {
-            value: value.round(),
-            mode,
-        })
-    }
-}
-
 /// We serve the calculator from the generated trait; Python calls it by hand.
 async fn rust_serves(ours: Serializer, theirs: &str) {
     let session = join(ours).await;
-    let service = calculator::serve(&session, Calc).await.expect("serve");
+    let service = calculator::serve(&session, Calculator)
+        .await
+        .expect("serve");
     let telemetry = TelemetryClient::new(session.clone());
     let mut events = telemetry.subscribe_telemetry().await.expect("subscribe");
 
