@@ -28,6 +28,7 @@ pub mod typed;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod private_macros;
 
 /// Includes the code `wamp_codegen::compile` wrote into `OUT_DIR` from `build.rs`: one
 /// `pub mod` per contract.

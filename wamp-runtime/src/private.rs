@@ -7,10 +7,14 @@ use std::str::FromStr;
 
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 
-use crate::client::{Error, Invocation, WampError};
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::client::{Error, Invocation, RegisterRequest, Session, WampError};
 use crate::protocol::{EncodeError, Payload, PayloadError, Uri};
 use crate::serializer::Serializer;
 
+pub use crate::{__call_error as call_error, __typed_call as typed_call};
 pub use schemars;
 pub use serde;
 
@@ -128,6 +132,59 @@ pub fn error_to_wamp(e: Error) -> WampError {
             Payload::from_values(vec![other.to_string().into()], Default::default()),
         ),
     }
+}
+
+/// A failure a typed callee method returns, as the ERROR sent to its caller: a
+/// procedure's error enum (its declared errors go out with their URI and payload), or the
+/// runtime's [`Error`] for procedures that declare none.
+pub trait IntoWampError {
+    /// The ERROR, with a payload encoded in `serializer`.
+    fn into_wamp_error(self, serializer: Serializer) -> WampError;
+}
+
+impl IntoWampError for Error {
+    fn into_wamp_error(self, _serializer: Serializer) -> WampError {
+        error_to_wamp(self)
+    }
+}
+
+/// Registers one procedure of a typed service: `call` reads the invocation's arguments
+/// (a [`PayloadError`] becomes `wamp.error.invalid_argument` naming the argument) and calls
+/// the service's method; its result is encoded with `encode`, its error sent as the
+/// procedure's ERROR. What every registration of a generated `serve` has in common, so
+/// that the generated code holds only what differs: the arguments and the method.
+pub fn register<S, F, Fut, T, E>(
+    session: &Session,
+    procedure: Uri,
+    service: &Arc<S>,
+    encode: fn(&T, Serializer) -> Result<Payload, EncodeError>,
+    call: F,
+) -> RegisterRequest
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Invocation) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Result<T, E>, PayloadError>> + Send + 'static,
+    T: Send + 'static,
+    E: IntoWampError + Send + 'static,
+{
+    let service = Arc::clone(service);
+    session.register(procedure, move |invocation: Invocation| {
+        let serializer = invocation.serializer;
+        let answer = call(Arc::clone(&service), invocation);
+        async move {
+            match answer.await {
+                Ok(Ok(value)) => encode(&value, serializer).map_err(encode_failure),
+                Ok(Err(error)) => Err(error.into_wamp_error(serializer)),
+                Err(bad) => Err(invalid_argument(bad)),
+            }
+        }
+    })
+}
+
+/// What a typed callee method returned, as the answer of [`register`]'s `call`: it pins the
+/// error type of the `?`s that read the arguments to [`PayloadError`].
+pub fn answer<T, E>(returned: Result<T, E>) -> Result<Result<T, E>, PayloadError> {
+    Ok(returned)
 }
 
 /// The serializer results of an invocation are encoded with.

@@ -125,8 +125,7 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
             .iter()
             .map(|f| names::ident(&names::snake(&f.name.name)));
         quote! {
-            let wire::#args { #(#fields),* } = #rt::__private::decode_args(&invocation.payload, wire::#names)
-                .map_err(#rt::__private::invalid_argument)?;
+            let wire::#args { #(#fields),* } = #rt::__private::decode_args(&invocation.payload, wire::#names)?;
         }
     };
     let read_kwargs = if p.input.kwargs.is_empty() {
@@ -139,8 +138,7 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
             .iter()
             .map(|f| names::ident(&names::snake(&f.name.name)));
         quote! {
-            let wire::#kw { #(#fields),* } = #rt::__private::decode_kwargs(&invocation.payload)
-                .map_err(#rt::__private::invalid_argument)?;
+            let wire::#kw { #(#fields),* } = #rt::__private::decode_kwargs(&invocation.payload)?;
         }
     };
     let context = match &p.progress {
@@ -151,11 +149,6 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         None => quote!(#rt::typed::Context::new(invocation, #rt::__private::no_progress)),
     };
     let encode_result = format_ident!("encode_{}_result", names::snake(&p.name.name));
-    let send_error = if p.errors.is_empty() {
-        quote!(#rt::__private::error_to_wamp(error))
-    } else {
-        quote!(error.into_wamp_error(serializer))
-    };
     let mut options = TokenStream::new();
     if let Some(invoke) = p.invoke {
         let policy = match invoke {
@@ -171,27 +164,14 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         options.extend(quote!(.disclose_caller(true)));
     }
     let registration = quote! {
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(uri::#uri_const, move |invocation: #rt::client::Invocation| {
-                    let service = ::std::sync::Arc::clone(&service);
-                    async move {
-                        let serializer = #rt::__private::serializer(&invocation);
-                        #read_args
-                        #read_kwargs
-                        let #ctx = #context;
-                        match service.#method(#(#call_args),*).await {
-                            ::core::result::Result::Ok(value) => wire::#encode_result(&value, serializer)
-                                .map_err(#rt::__private::encode_failure),
-                            ::core::result::Result::Err(error) => ::core::result::Result::Err(#send_error),
-                        }
-                    }
-                })
-                #options
-                .await?;
-            registrations.push(registration);
-        }
+        let registration = #rt::__private::register(session, uri::#uri_const, &service, wire::#encode_result, |service, invocation| async move {
+            #read_args
+            #read_kwargs
+            let #ctx = #context;
+            #rt::__private::answer(service.#method(#(#call_args),*).await)
+        })
+        #options;
+        registrations.push(registration.await?);
     };
     (method_tokens, registration)
 }

@@ -189,14 +189,14 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     } else if !p.input.args.is_empty() {
         request = quote!(#request.args(&(#(#arg_values,)*)));
     }
-    let (kw_field, kw_init, kw_apply) = if p.input.kwargs.is_empty() {
-        (TokenStream::new(), TokenStream::new(), quote!(self.request))
+    let (kw_field, kw_init, kw_marker) = if p.input.kwargs.is_empty() {
+        (TokenStream::new(), TokenStream::new(), TokenStream::new())
     } else {
         let kw = input.kw_ident();
         (
             quote!(kwargs: wire::#kw,),
             quote!(kwargs: wire::#kw { #(#kw_inits)* },),
-            quote!(self.request.kwargs(&self.kwargs)),
+            quote!(; kwargs),
         )
     };
 
@@ -279,6 +279,17 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         }
     )));
     let error_enum = error_enum(cx, p);
+    let setters: Vec<TokenStream> = setters.collect();
+    let own_methods = if setters.is_empty() && progressive.is_none() {
+        TokenStream::new()
+    } else {
+        quote! {
+            impl #builder {
+                #(#setters)*
+                #progressive
+            }
+        }
+    };
     let items = quote! {
         #builder_doc
         #[must_use = "a call does nothing until it is awaited"]
@@ -287,48 +298,9 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
             #kw_field
         }
 
-        impl #builder {
-            #(#setters)*
+        #own_methods
 
-            /// A deadline for the whole call: sent to the router and enforced locally.
-            pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-                self.request = self.request.timeout(timeout);
-                self
-            }
-
-            /// Asks the router to disclose this caller's identity to the callee.
-            pub fn disclose_me(mut self, disclose: bool) -> Self {
-                self.request = self.request.disclose_me(disclose);
-                self
-            }
-
-            /// How the call is canceled when the future is dropped or times out.
-            pub fn cancel_mode(mut self, mode: #rt::protocol::CancelMode) -> Self {
-                self.request = self.request.cancel_mode(mode);
-                self
-            }
-
-            /// The untyped request, with every argument set (for options the typed
-            /// builder does not have).
-            pub fn into_request(self) -> #rt::client::CallRequest {
-                #kw_apply
-            }
-
-            #progressive
-        }
-
-        impl ::core::future::IntoFuture for #builder {
-            type Output = ::core::result::Result<#result_ty, #error_ty>;
-            type IntoFuture = #rt::typed::Call<#result_ty, #error_ty>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                #rt::typed::Call::new(
-                    ::core::future::IntoFuture::into_future(self.into_request()),
-                    wire::#decode_result,
-                    #map_error,
-                )
-            }
-        }
+        #rt::__private::typed_call!(#builder => #result_ty, #error_ty; wire::#decode_result, #map_error #kw_marker);
 
         #error_enum
     };
@@ -342,11 +314,7 @@ fn error_enum(cx: &Cx<'_>, p: &Procedure) -> TokenStream {
     let rt = &cx.rt;
     let ident = format_ident!("{}Error", names::type_name(&p.name.name));
     let mut variants = Vec::new();
-    let mut froms = Vec::new();
-    let mut reads = Vec::new();
-    let mut sends = Vec::new();
-    let mut displays = Vec::new();
-    let mut sources = Vec::new();
+    let mut cases = Vec::new();
     for e in &p.errors {
         let (_, def) = cx
             .resolver
@@ -361,23 +329,7 @@ fn error_enum(cx: &Cx<'_>, p: &Procedure) -> TokenStream {
                 .unwrap_or(&format!("`{}`", def.uri.name)),
         ));
         variants.push(quote!(#doc #variant(#ty),));
-        froms.push(quote! {
-            impl ::core::convert::From<#ty> for #ident {
-                fn from(error: #ty) -> Self {
-                    #ident::#variant(error)
-                }
-            }
-        });
-        reads.push(quote! {
-            if error.uri.as_str() == <#ty as #rt::typed::ApplicationError>::URI {
-                if let ::core::result::Result::Ok(e) = <#ty as #rt::typed::ApplicationError>::from_payload(&error.payload) {
-                    return #ident::#variant(e);
-                }
-            }
-        });
-        sends.push(quote!(#ident::#variant(e) => #rt::typed::ApplicationError::to_wamp_error(&e, serializer),));
-        displays.push(quote!(#ident::#variant(e) => ::core::fmt::Display::fmt(e, f),));
-        sources.push(quote!(#ident::#variant(e) => ::core::option::Option::Some(e),));
+        cases.push(quote!(#variant(#ty)));
     }
     let doc = doc_attrs(Some(&format!(
         "Why a call of `{}` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).",
@@ -392,62 +344,7 @@ fn error_enum(cx: &Cx<'_>, p: &Procedure) -> TokenStream {
             Other(#rt::client::Error),
         }
 
-        impl #ident {
-            /// Reads a declared error out of a call's failure (an ERROR with a declared
-            /// URI whose payload matches); anything else stays `Other`.
-            pub fn from_call_error(failure: #rt::client::Error) -> Self {
-                if let #rt::client::Error::Wamp(error) = &failure {
-                    #(#reads)*
-                }
-                #ident::Other(failure)
-            }
-
-            /// The ERROR a callee answers with.
-            pub fn into_wamp_error(self, serializer: #rt::Serializer) -> #rt::client::WampError {
-                match self {
-                    #(#sends)*
-                    #ident::Other(e) => #rt::__private::error_to_wamp(e),
-                }
-            }
-        }
-
-        impl ::core::fmt::Display for #ident {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                match self {
-                    #(#displays)*
-                    #ident::Other(e) => ::core::fmt::Display::fmt(e, f),
-                }
-            }
-        }
-
-        impl ::std::error::Error for #ident {
-            fn source(&self) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-                match self {
-                    #(#sources)*
-                    #ident::Other(e) => ::core::option::Option::Some(e),
-                }
-            }
-        }
-
-        #(#froms)*
-
-        impl ::core::convert::From<#rt::client::Error> for #ident {
-            fn from(error: #rt::client::Error) -> Self {
-                #ident::Other(error)
-            }
-        }
-
-        impl ::core::convert::From<#rt::client::WampError> for #ident {
-            fn from(error: #rt::client::WampError) -> Self {
-                #ident::Other(#rt::client::Error::Wamp(error))
-            }
-        }
-
-        impl ::core::convert::From<#rt::protocol::PayloadError> for #ident {
-            fn from(error: #rt::protocol::PayloadError) -> Self {
-                #ident::Other(#rt::client::Error::Payload(error))
-            }
-        }
+        #rt::__private::call_error!(#ident { #(#cases),* });
     }
 }
 

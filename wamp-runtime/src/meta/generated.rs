@@ -1226,121 +1226,28 @@ pub mod wamp_meta {
     pub struct SessionCountCall {
         request: crate::client::CallRequest,
     }
-    impl SessionCountCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SessionCountCall {
-        type Output = ::core::result::Result<u64, crate::client::Error>;
-        type IntoFuture = crate::typed::Call<u64, crate::client::Error>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_count_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionCountCall => u64, crate ::client::Error;
+        wire::decode_session_count_result, ::core::convert::identity
+    );
     /// A call of `session_list` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SessionListCall {
         request: crate::client::CallRequest,
     }
-    impl SessionListCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SessionListCall {
-        type Output = ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            crate::client::Error,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::std::vec::Vec<crate::Id>,
-            crate::client::Error,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_list_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionListCall => ::std::vec::Vec < crate ::Id >, crate ::client::Error;
+        wire::decode_session_list_result, ::core::convert::identity
+    );
     /// A call of `session_get` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SessionGetCall {
         request: crate::client::CallRequest,
     }
-    impl SessionGetCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SessionGetCall {
-        type Output = ::core::result::Result<SessionDetails, SessionGetError>;
-        type IntoFuture = crate::typed::Call<SessionDetails, SessionGetError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_get_result,
-                SessionGetError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionGetCall => SessionDetails, SessionGetError;
+        wire::decode_session_get_result, SessionGetError::from_call_error
+    );
     /// Why a call of `session_get` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SessionGetError {
@@ -1349,74 +1256,7 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SessionGetError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchSession as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSession as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SessionGetError::NoSuchSession(e);
-                    }
-                }
-            }
-            SessionGetError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SessionGetError::NoSuchSession(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SessionGetError::Other(e) => crate::__private::error_to_wamp(e),
-            }
-        }
-    }
-    impl ::core::fmt::Display for SessionGetError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SessionGetError::NoSuchSession(e) => ::core::fmt::Display::fmt(e, f),
-                SessionGetError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for SessionGetError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SessionGetError::NoSuchSession(e) => ::core::option::Option::Some(e),
-                SessionGetError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchSession> for SessionGetError {
-        fn from(error: NoSuchSession) -> Self {
-            SessionGetError::NoSuchSession(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for SessionGetError {
-        fn from(error: crate::client::Error) -> Self {
-            SessionGetError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for SessionGetError {
-        fn from(error: crate::client::WampError) -> Self {
-            SessionGetError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError> for SessionGetError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SessionGetError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(SessionGetError { NoSuchSession(NoSuchSession) });
     /// A call of `session_kill` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SessionKillCall {
@@ -1434,38 +1274,11 @@ pub mod wamp_meta {
             self.kwargs.message = ::core::option::Option::Some(message);
             self
         }
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request.kwargs(&self.kwargs)
-        }
     }
-    impl ::core::future::IntoFuture for SessionKillCall {
-        type Output = ::core::result::Result<(), SessionKillError>;
-        type IntoFuture = crate::typed::Call<(), SessionKillError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_kill_result,
-                SessionKillError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionKillCall => (), SessionKillError; wire::decode_session_kill_result,
+        SessionKillError::from_call_error; kwargs
+    );
     /// Why a call of `session_kill` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SessionKillError {
@@ -1476,93 +1289,9 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SessionKillError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchSession as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSession as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SessionKillError::NoSuchSession(e);
-                    }
-                }
-                if error.uri.as_str()
-                    == <InvalidUri as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <InvalidUri as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SessionKillError::InvalidUri(e);
-                    }
-                }
-            }
-            SessionKillError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SessionKillError::NoSuchSession(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SessionKillError::InvalidUri(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SessionKillError::Other(e) => crate::__private::error_to_wamp(e),
-            }
-        }
-    }
-    impl ::core::fmt::Display for SessionKillError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SessionKillError::NoSuchSession(e) => ::core::fmt::Display::fmt(e, f),
-                SessionKillError::InvalidUri(e) => ::core::fmt::Display::fmt(e, f),
-                SessionKillError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for SessionKillError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SessionKillError::NoSuchSession(e) => ::core::option::Option::Some(e),
-                SessionKillError::InvalidUri(e) => ::core::option::Option::Some(e),
-                SessionKillError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchSession> for SessionKillError {
-        fn from(error: NoSuchSession) -> Self {
-            SessionKillError::NoSuchSession(error)
-        }
-    }
-    impl ::core::convert::From<InvalidUri> for SessionKillError {
-        fn from(error: InvalidUri) -> Self {
-            SessionKillError::InvalidUri(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for SessionKillError {
-        fn from(error: crate::client::Error) -> Self {
-            SessionKillError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for SessionKillError {
-        fn from(error: crate::client::WampError) -> Self {
-            SessionKillError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError> for SessionKillError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SessionKillError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        SessionKillError { NoSuchSession(NoSuchSession), InvalidUri(InvalidUri) }
+    );
     /// A call of `session_kill_by_authid` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SessionKillByAuthidCall {
@@ -1580,44 +1309,12 @@ pub mod wamp_meta {
             self.kwargs.message = ::core::option::Option::Some(message);
             self
         }
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request.kwargs(&self.kwargs)
-        }
     }
-    impl ::core::future::IntoFuture for SessionKillByAuthidCall {
-        type Output = ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            SessionKillByAuthidError,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::std::vec::Vec<crate::Id>,
-            SessionKillByAuthidError,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_kill_by_authid_result,
-                SessionKillByAuthidError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionKillByAuthidCall => ::std::vec::Vec < crate ::Id >,
+        SessionKillByAuthidError; wire::decode_session_kill_by_authid_result,
+        SessionKillByAuthidError::from_call_error; kwargs
+    );
     /// Why a call of `session_kill_by_authid` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SessionKillByAuthidError {
@@ -1626,79 +1323,7 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SessionKillByAuthidError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <InvalidUri as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <InvalidUri as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SessionKillByAuthidError::InvalidUri(e);
-                    }
-                }
-            }
-            SessionKillByAuthidError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SessionKillByAuthidError::InvalidUri(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SessionKillByAuthidError::Other(e) => crate::__private::error_to_wamp(e),
-            }
-        }
-    }
-    impl ::core::fmt::Display for SessionKillByAuthidError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SessionKillByAuthidError::InvalidUri(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SessionKillByAuthidError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for SessionKillByAuthidError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SessionKillByAuthidError::InvalidUri(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SessionKillByAuthidError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<InvalidUri> for SessionKillByAuthidError {
-        fn from(error: InvalidUri) -> Self {
-            SessionKillByAuthidError::InvalidUri(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for SessionKillByAuthidError {
-        fn from(error: crate::client::Error) -> Self {
-            SessionKillByAuthidError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for SessionKillByAuthidError {
-        fn from(error: crate::client::WampError) -> Self {
-            SessionKillByAuthidError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for SessionKillByAuthidError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SessionKillByAuthidError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(SessionKillByAuthidError { InvalidUri(InvalidUri) });
     /// A call of `session_kill_by_authrole` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SessionKillByAuthroleCall {
@@ -1716,44 +1341,12 @@ pub mod wamp_meta {
             self.kwargs.message = ::core::option::Option::Some(message);
             self
         }
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request.kwargs(&self.kwargs)
-        }
     }
-    impl ::core::future::IntoFuture for SessionKillByAuthroleCall {
-        type Output = ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            SessionKillByAuthroleError,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::std::vec::Vec<crate::Id>,
-            SessionKillByAuthroleError,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_kill_by_authrole_result,
-                SessionKillByAuthroleError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionKillByAuthroleCall => ::std::vec::Vec < crate ::Id >,
+        SessionKillByAuthroleError; wire::decode_session_kill_by_authrole_result,
+        SessionKillByAuthroleError::from_call_error; kwargs
+    );
     /// Why a call of `session_kill_by_authrole` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SessionKillByAuthroleError {
@@ -1762,81 +1355,7 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SessionKillByAuthroleError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <InvalidUri as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <InvalidUri as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SessionKillByAuthroleError::InvalidUri(e);
-                    }
-                }
-            }
-            SessionKillByAuthroleError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SessionKillByAuthroleError::InvalidUri(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SessionKillByAuthroleError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for SessionKillByAuthroleError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SessionKillByAuthroleError::InvalidUri(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SessionKillByAuthroleError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for SessionKillByAuthroleError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SessionKillByAuthroleError::InvalidUri(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SessionKillByAuthroleError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<InvalidUri> for SessionKillByAuthroleError {
-        fn from(error: InvalidUri) -> Self {
-            SessionKillByAuthroleError::InvalidUri(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for SessionKillByAuthroleError {
-        fn from(error: crate::client::Error) -> Self {
-            SessionKillByAuthroleError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for SessionKillByAuthroleError {
-        fn from(error: crate::client::WampError) -> Self {
-            SessionKillByAuthroleError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for SessionKillByAuthroleError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SessionKillByAuthroleError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(SessionKillByAuthroleError { InvalidUri(InvalidUri) });
     /// A call of `session_kill_all` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SessionKillAllCall {
@@ -1854,38 +1373,12 @@ pub mod wamp_meta {
             self.kwargs.message = ::core::option::Option::Some(message);
             self
         }
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request.kwargs(&self.kwargs)
-        }
     }
-    impl ::core::future::IntoFuture for SessionKillAllCall {
-        type Output = ::core::result::Result<u64, SessionKillAllError>;
-        type IntoFuture = crate::typed::Call<u64, SessionKillAllError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_session_kill_all_result,
-                SessionKillAllError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SessionKillAllCall => u64, SessionKillAllError;
+        wire::decode_session_kill_all_result, SessionKillAllError::from_call_error;
+        kwargs
+    );
     /// Why a call of `session_kill_all` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SessionKillAllError {
@@ -1894,238 +1387,45 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SessionKillAllError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <InvalidUri as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <InvalidUri as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SessionKillAllError::InvalidUri(e);
-                    }
-                }
-            }
-            SessionKillAllError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SessionKillAllError::InvalidUri(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SessionKillAllError::Other(e) => crate::__private::error_to_wamp(e),
-            }
-        }
-    }
-    impl ::core::fmt::Display for SessionKillAllError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SessionKillAllError::InvalidUri(e) => ::core::fmt::Display::fmt(e, f),
-                SessionKillAllError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for SessionKillAllError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SessionKillAllError::InvalidUri(e) => ::core::option::Option::Some(e),
-                SessionKillAllError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<InvalidUri> for SessionKillAllError {
-        fn from(error: InvalidUri) -> Self {
-            SessionKillAllError::InvalidUri(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for SessionKillAllError {
-        fn from(error: crate::client::Error) -> Self {
-            SessionKillAllError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for SessionKillAllError {
-        fn from(error: crate::client::WampError) -> Self {
-            SessionKillAllError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError> for SessionKillAllError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SessionKillAllError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(SessionKillAllError { InvalidUri(InvalidUri) });
     /// A call of `registration_list` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationListCall {
         request: crate::client::CallRequest,
     }
-    impl RegistrationListCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for RegistrationListCall {
-        type Output = ::core::result::Result<RegistrationLists, crate::client::Error>;
-        type IntoFuture = crate::typed::Call<RegistrationLists, crate::client::Error>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_list_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationListCall => RegistrationLists, crate ::client::Error;
+        wire::decode_registration_list_result, ::core::convert::identity
+    );
     /// A call of `registration_lookup` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationLookupCall {
         request: crate::client::CallRequest,
     }
-    impl RegistrationLookupCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for RegistrationLookupCall {
-        type Output = ::core::result::Result<
-            ::core::option::Option<crate::Id>,
-            crate::client::Error,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::core::option::Option<crate::Id>,
-            crate::client::Error,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_lookup_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationLookupCall => ::core::option::Option < crate ::Id >, crate
+        ::client::Error; wire::decode_registration_lookup_result,
+        ::core::convert::identity
+    );
     /// A call of `registration_match` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationMatchCall {
         request: crate::client::CallRequest,
     }
-    impl RegistrationMatchCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for RegistrationMatchCall {
-        type Output = ::core::result::Result<
-            ::core::option::Option<crate::Id>,
-            crate::client::Error,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::core::option::Option<crate::Id>,
-            crate::client::Error,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_match_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationMatchCall => ::core::option::Option < crate ::Id >, crate
+        ::client::Error; wire::decode_registration_match_result,
+        ::core::convert::identity
+    );
     /// A call of `registration_get` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationGetCall {
         request: crate::client::CallRequest,
     }
-    impl RegistrationGetCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for RegistrationGetCall {
-        type Output = ::core::result::Result<RegistrationDetails, RegistrationGetError>;
-        type IntoFuture = crate::typed::Call<RegistrationDetails, RegistrationGetError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_get_result,
-                RegistrationGetError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationGetCall => RegistrationDetails, RegistrationGetError;
+        wire::decode_registration_get_result, RegistrationGetError::from_call_error
+    );
     /// Why a call of `registration_get` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum RegistrationGetError {
@@ -2134,122 +1434,19 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl RegistrationGetError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchRegistration as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchRegistration as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return RegistrationGetError::NoSuchRegistration(e);
-                    }
-                }
-            }
-            RegistrationGetError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                RegistrationGetError::NoSuchRegistration(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                RegistrationGetError::Other(e) => crate::__private::error_to_wamp(e),
-            }
-        }
-    }
-    impl ::core::fmt::Display for RegistrationGetError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                RegistrationGetError::NoSuchRegistration(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                RegistrationGetError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for RegistrationGetError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                RegistrationGetError::NoSuchRegistration(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                RegistrationGetError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchRegistration> for RegistrationGetError {
-        fn from(error: NoSuchRegistration) -> Self {
-            RegistrationGetError::NoSuchRegistration(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for RegistrationGetError {
-        fn from(error: crate::client::Error) -> Self {
-            RegistrationGetError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for RegistrationGetError {
-        fn from(error: crate::client::WampError) -> Self {
-            RegistrationGetError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError> for RegistrationGetError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            RegistrationGetError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        RegistrationGetError { NoSuchRegistration(NoSuchRegistration) }
+    );
     /// A call of `registration_list_callees` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationListCalleesCall {
         request: crate::client::CallRequest,
     }
-    impl RegistrationListCalleesCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for RegistrationListCalleesCall {
-        type Output = ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            RegistrationListCalleesError,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::std::vec::Vec<crate::Id>,
-            RegistrationListCalleesError,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_list_callees_result,
-                RegistrationListCalleesError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationListCalleesCall => ::std::vec::Vec < crate ::Id >,
+        RegistrationListCalleesError; wire::decode_registration_list_callees_result,
+        RegistrationListCalleesError::from_call_error
+    );
     /// Why a call of `registration_list_callees` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum RegistrationListCalleesError {
@@ -2258,120 +1455,19 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl RegistrationListCalleesError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchRegistration as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchRegistration as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return RegistrationListCalleesError::NoSuchRegistration(e);
-                    }
-                }
-            }
-            RegistrationListCalleesError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                RegistrationListCalleesError::NoSuchRegistration(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                RegistrationListCalleesError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for RegistrationListCalleesError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                RegistrationListCalleesError::NoSuchRegistration(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                RegistrationListCalleesError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for RegistrationListCalleesError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                RegistrationListCalleesError::NoSuchRegistration(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                RegistrationListCalleesError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchRegistration> for RegistrationListCalleesError {
-        fn from(error: NoSuchRegistration) -> Self {
-            RegistrationListCalleesError::NoSuchRegistration(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for RegistrationListCalleesError {
-        fn from(error: crate::client::Error) -> Self {
-            RegistrationListCalleesError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError>
-    for RegistrationListCalleesError {
-        fn from(error: crate::client::WampError) -> Self {
-            RegistrationListCalleesError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for RegistrationListCalleesError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            RegistrationListCalleesError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        RegistrationListCalleesError { NoSuchRegistration(NoSuchRegistration) }
+    );
     /// A call of `registration_count_callees` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationCountCalleesCall {
         request: crate::client::CallRequest,
     }
-    impl RegistrationCountCalleesCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for RegistrationCountCalleesCall {
-        type Output = ::core::result::Result<u64, RegistrationCountCalleesError>;
-        type IntoFuture = crate::typed::Call<u64, RegistrationCountCalleesError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_count_callees_result,
-                RegistrationCountCalleesError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationCountCalleesCall => u64, RegistrationCountCalleesError;
+        wire::decode_registration_count_callees_result,
+        RegistrationCountCalleesError::from_call_error
+    );
     /// Why a call of `registration_count_callees` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum RegistrationCountCalleesError {
@@ -2380,86 +1476,9 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl RegistrationCountCalleesError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchRegistration as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchRegistration as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return RegistrationCountCalleesError::NoSuchRegistration(e);
-                    }
-                }
-            }
-            RegistrationCountCalleesError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                RegistrationCountCalleesError::NoSuchRegistration(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                RegistrationCountCalleesError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for RegistrationCountCalleesError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                RegistrationCountCalleesError::NoSuchRegistration(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                RegistrationCountCalleesError::Other(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-            }
-        }
-    }
-    impl ::std::error::Error for RegistrationCountCalleesError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                RegistrationCountCalleesError::NoSuchRegistration(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                RegistrationCountCalleesError::Other(e) => {
-                    ::core::option::Option::Some(e)
-                }
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchRegistration> for RegistrationCountCalleesError {
-        fn from(error: NoSuchRegistration) -> Self {
-            RegistrationCountCalleesError::NoSuchRegistration(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for RegistrationCountCalleesError {
-        fn from(error: crate::client::Error) -> Self {
-            RegistrationCountCalleesError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError>
-    for RegistrationCountCalleesError {
-        fn from(error: crate::client::WampError) -> Self {
-            RegistrationCountCalleesError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for RegistrationCountCalleesError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            RegistrationCountCalleesError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        RegistrationCountCalleesError { NoSuchRegistration(NoSuchRegistration) }
+    );
     /// A call of `registration_remove_callee` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct RegistrationRemoveCalleeCall {
@@ -2472,38 +1491,12 @@ pub mod wamp_meta {
             self.kwargs.reason = ::core::option::Option::Some(reason);
             self
         }
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request.kwargs(&self.kwargs)
-        }
     }
-    impl ::core::future::IntoFuture for RegistrationRemoveCalleeCall {
-        type Output = ::core::result::Result<(), RegistrationRemoveCalleeError>;
-        type IntoFuture = crate::typed::Call<(), RegistrationRemoveCalleeError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_registration_remove_callee_result,
-                RegistrationRemoveCalleeError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        RegistrationRemoveCalleeCall => (), RegistrationRemoveCalleeError;
+        wire::decode_registration_remove_callee_result,
+        RegistrationRemoveCalleeError::from_call_error; kwargs
+    );
     /// Why a call of `registration_remove_callee` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum RegistrationRemoveCalleeError {
@@ -2514,273 +1507,48 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl RegistrationRemoveCalleeError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchRegistration as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchRegistration as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return RegistrationRemoveCalleeError::NoSuchRegistration(e);
-                    }
-                }
-                if error.uri.as_str()
-                    == <NoSuchSession as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSession as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return RegistrationRemoveCalleeError::NoSuchSession(e);
-                    }
-                }
-            }
-            RegistrationRemoveCalleeError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                RegistrationRemoveCalleeError::NoSuchRegistration(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                RegistrationRemoveCalleeError::NoSuchSession(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                RegistrationRemoveCalleeError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for RegistrationRemoveCalleeError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                RegistrationRemoveCalleeError::NoSuchRegistration(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                RegistrationRemoveCalleeError::NoSuchSession(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                RegistrationRemoveCalleeError::Other(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-            }
-        }
-    }
-    impl ::std::error::Error for RegistrationRemoveCalleeError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                RegistrationRemoveCalleeError::NoSuchRegistration(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                RegistrationRemoveCalleeError::NoSuchSession(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                RegistrationRemoveCalleeError::Other(e) => {
-                    ::core::option::Option::Some(e)
-                }
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchRegistration> for RegistrationRemoveCalleeError {
-        fn from(error: NoSuchRegistration) -> Self {
-            RegistrationRemoveCalleeError::NoSuchRegistration(error)
-        }
-    }
-    impl ::core::convert::From<NoSuchSession> for RegistrationRemoveCalleeError {
-        fn from(error: NoSuchSession) -> Self {
-            RegistrationRemoveCalleeError::NoSuchSession(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for RegistrationRemoveCalleeError {
-        fn from(error: crate::client::Error) -> Self {
-            RegistrationRemoveCalleeError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError>
-    for RegistrationRemoveCalleeError {
-        fn from(error: crate::client::WampError) -> Self {
-            RegistrationRemoveCalleeError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for RegistrationRemoveCalleeError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            RegistrationRemoveCalleeError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        RegistrationRemoveCalleeError { NoSuchRegistration(NoSuchRegistration),
+        NoSuchSession(NoSuchSession) }
+    );
     /// A call of `subscription_list` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionListCall {
         request: crate::client::CallRequest,
     }
-    impl SubscriptionListCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SubscriptionListCall {
-        type Output = ::core::result::Result<SubscriptionLists, crate::client::Error>;
-        type IntoFuture = crate::typed::Call<SubscriptionLists, crate::client::Error>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_list_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionListCall => SubscriptionLists, crate ::client::Error;
+        wire::decode_subscription_list_result, ::core::convert::identity
+    );
     /// A call of `subscription_lookup` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionLookupCall {
         request: crate::client::CallRequest,
     }
-    impl SubscriptionLookupCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SubscriptionLookupCall {
-        type Output = ::core::result::Result<
-            ::core::option::Option<crate::Id>,
-            crate::client::Error,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::core::option::Option<crate::Id>,
-            crate::client::Error,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_lookup_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionLookupCall => ::core::option::Option < crate ::Id >, crate
+        ::client::Error; wire::decode_subscription_lookup_result,
+        ::core::convert::identity
+    );
     /// A call of `subscription_match` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionMatchCall {
         request: crate::client::CallRequest,
     }
-    impl SubscriptionMatchCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SubscriptionMatchCall {
-        type Output = ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<crate::Id>>,
-            crate::client::Error,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::core::option::Option<::std::vec::Vec<crate::Id>>,
-            crate::client::Error,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_match_result,
-                ::core::convert::identity,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionMatchCall => ::core::option::Option < ::std::vec::Vec < crate ::Id >
+        >, crate ::client::Error; wire::decode_subscription_match_result,
+        ::core::convert::identity
+    );
     /// A call of `subscription_get` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionGetCall {
         request: crate::client::CallRequest,
     }
-    impl SubscriptionGetCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SubscriptionGetCall {
-        type Output = ::core::result::Result<SubscriptionDetails, SubscriptionGetError>;
-        type IntoFuture = crate::typed::Call<SubscriptionDetails, SubscriptionGetError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_get_result,
-                SubscriptionGetError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionGetCall => SubscriptionDetails, SubscriptionGetError;
+        wire::decode_subscription_get_result, SubscriptionGetError::from_call_error
+    );
     /// Why a call of `subscription_get` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SubscriptionGetError {
@@ -2789,122 +1557,20 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SubscriptionGetError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchSubscription as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSubscription as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SubscriptionGetError::NoSuchSubscription(e);
-                    }
-                }
-            }
-            SubscriptionGetError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SubscriptionGetError::NoSuchSubscription(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SubscriptionGetError::Other(e) => crate::__private::error_to_wamp(e),
-            }
-        }
-    }
-    impl ::core::fmt::Display for SubscriptionGetError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SubscriptionGetError::NoSuchSubscription(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SubscriptionGetError::Other(e) => ::core::fmt::Display::fmt(e, f),
-            }
-        }
-    }
-    impl ::std::error::Error for SubscriptionGetError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SubscriptionGetError::NoSuchSubscription(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SubscriptionGetError::Other(e) => ::core::option::Option::Some(e),
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchSubscription> for SubscriptionGetError {
-        fn from(error: NoSuchSubscription) -> Self {
-            SubscriptionGetError::NoSuchSubscription(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error> for SubscriptionGetError {
-        fn from(error: crate::client::Error) -> Self {
-            SubscriptionGetError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError> for SubscriptionGetError {
-        fn from(error: crate::client::WampError) -> Self {
-            SubscriptionGetError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError> for SubscriptionGetError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SubscriptionGetError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        SubscriptionGetError { NoSuchSubscription(NoSuchSubscription) }
+    );
     /// A call of `subscription_list_subscribers` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionListSubscribersCall {
         request: crate::client::CallRequest,
     }
-    impl SubscriptionListSubscribersCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SubscriptionListSubscribersCall {
-        type Output = ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            SubscriptionListSubscribersError,
-        >;
-        type IntoFuture = crate::typed::Call<
-            ::std::vec::Vec<crate::Id>,
-            SubscriptionListSubscribersError,
-        >;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_list_subscribers_result,
-                SubscriptionListSubscribersError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionListSubscribersCall => ::std::vec::Vec < crate ::Id >,
+        SubscriptionListSubscribersError;
+        wire::decode_subscription_list_subscribers_result,
+        SubscriptionListSubscribersError::from_call_error
+    );
     /// Why a call of `subscription_list_subscribers` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SubscriptionListSubscribersError {
@@ -2913,125 +1579,19 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SubscriptionListSubscribersError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchSubscription as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSubscription as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SubscriptionListSubscribersError::NoSuchSubscription(e);
-                    }
-                }
-            }
-            SubscriptionListSubscribersError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SubscriptionListSubscribersError::NoSuchSubscription(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SubscriptionListSubscribersError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for SubscriptionListSubscribersError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SubscriptionListSubscribersError::NoSuchSubscription(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SubscriptionListSubscribersError::Other(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-            }
-        }
-    }
-    impl ::std::error::Error for SubscriptionListSubscribersError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SubscriptionListSubscribersError::NoSuchSubscription(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SubscriptionListSubscribersError::Other(e) => {
-                    ::core::option::Option::Some(e)
-                }
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchSubscription> for SubscriptionListSubscribersError {
-        fn from(error: NoSuchSubscription) -> Self {
-            SubscriptionListSubscribersError::NoSuchSubscription(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error>
-    for SubscriptionListSubscribersError {
-        fn from(error: crate::client::Error) -> Self {
-            SubscriptionListSubscribersError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError>
-    for SubscriptionListSubscribersError {
-        fn from(error: crate::client::WampError) -> Self {
-            SubscriptionListSubscribersError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for SubscriptionListSubscribersError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SubscriptionListSubscribersError::Other(crate::client::Error::Payload(error))
-        }
-    }
+    crate::__private::call_error!(
+        SubscriptionListSubscribersError { NoSuchSubscription(NoSuchSubscription) }
+    );
     /// A call of `subscription_count_subscribers` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionCountSubscribersCall {
         request: crate::client::CallRequest,
     }
-    impl SubscriptionCountSubscribersCall {
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request
-        }
-    }
-    impl ::core::future::IntoFuture for SubscriptionCountSubscribersCall {
-        type Output = ::core::result::Result<u64, SubscriptionCountSubscribersError>;
-        type IntoFuture = crate::typed::Call<u64, SubscriptionCountSubscribersError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_count_subscribers_result,
-                SubscriptionCountSubscribersError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionCountSubscribersCall => u64, SubscriptionCountSubscribersError;
+        wire::decode_subscription_count_subscribers_result,
+        SubscriptionCountSubscribersError::from_call_error
+    );
     /// Why a call of `subscription_count_subscribers` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SubscriptionCountSubscribersError {
@@ -3040,90 +1600,9 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SubscriptionCountSubscribersError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchSubscription as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSubscription as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SubscriptionCountSubscribersError::NoSuchSubscription(e);
-                    }
-                }
-            }
-            SubscriptionCountSubscribersError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SubscriptionCountSubscribersError::NoSuchSubscription(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SubscriptionCountSubscribersError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for SubscriptionCountSubscribersError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SubscriptionCountSubscribersError::NoSuchSubscription(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SubscriptionCountSubscribersError::Other(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-            }
-        }
-    }
-    impl ::std::error::Error for SubscriptionCountSubscribersError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SubscriptionCountSubscribersError::NoSuchSubscription(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SubscriptionCountSubscribersError::Other(e) => {
-                    ::core::option::Option::Some(e)
-                }
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchSubscription>
-    for SubscriptionCountSubscribersError {
-        fn from(error: NoSuchSubscription) -> Self {
-            SubscriptionCountSubscribersError::NoSuchSubscription(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error>
-    for SubscriptionCountSubscribersError {
-        fn from(error: crate::client::Error) -> Self {
-            SubscriptionCountSubscribersError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError>
-    for SubscriptionCountSubscribersError {
-        fn from(error: crate::client::WampError) -> Self {
-            SubscriptionCountSubscribersError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for SubscriptionCountSubscribersError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SubscriptionCountSubscribersError::Other(
-                crate::client::Error::Payload(error),
-            )
-        }
-    }
+    crate::__private::call_error!(
+        SubscriptionCountSubscribersError { NoSuchSubscription(NoSuchSubscription) }
+    );
     /// A call of `subscription_remove_subscriber` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SubscriptionRemoveSubscriberCall {
@@ -3136,38 +1615,12 @@ pub mod wamp_meta {
             self.kwargs.reason = ::core::option::Option::Some(reason);
             self
         }
-        /// A deadline for the whole call: sent to the router and enforced locally.
-        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
-            self.request = self.request.timeout(timeout);
-            self
-        }
-        /// Asks the router to disclose this caller's identity to the callee.
-        pub fn disclose_me(mut self, disclose: bool) -> Self {
-            self.request = self.request.disclose_me(disclose);
-            self
-        }
-        /// How the call is canceled when the future is dropped or times out.
-        pub fn cancel_mode(mut self, mode: crate::protocol::CancelMode) -> Self {
-            self.request = self.request.cancel_mode(mode);
-            self
-        }
-        /// The untyped request, with every argument set (for options the typed
-        /// builder does not have).
-        pub fn into_request(self) -> crate::client::CallRequest {
-            self.request.kwargs(&self.kwargs)
-        }
     }
-    impl ::core::future::IntoFuture for SubscriptionRemoveSubscriberCall {
-        type Output = ::core::result::Result<(), SubscriptionRemoveSubscriberError>;
-        type IntoFuture = crate::typed::Call<(), SubscriptionRemoveSubscriberError>;
-        fn into_future(self) -> Self::IntoFuture {
-            crate::typed::Call::new(
-                ::core::future::IntoFuture::into_future(self.into_request()),
-                wire::decode_subscription_remove_subscriber_result,
-                SubscriptionRemoveSubscriberError::from_call_error,
-            )
-        }
-    }
+    crate::__private::typed_call!(
+        SubscriptionRemoveSubscriberCall => (), SubscriptionRemoveSubscriberError;
+        wire::decode_subscription_remove_subscriber_result,
+        SubscriptionRemoveSubscriberError::from_call_error; kwargs
+    );
     /// Why a call of `subscription_remove_subscriber` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
     pub enum SubscriptionRemoveSubscriberError {
@@ -3178,113 +1631,10 @@ pub mod wamp_meta {
         /// Any other failure.
         Other(crate::client::Error),
     }
-    impl SubscriptionRemoveSubscriberError {
-        /// Reads a declared error out of a call's failure (an ERROR with a declared
-        /// URI whose payload matches); anything else stays `Other`.
-        pub fn from_call_error(failure: crate::client::Error) -> Self {
-            if let crate::client::Error::Wamp(error) = &failure {
-                if error.uri.as_str()
-                    == <NoSuchSubscription as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSubscription as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SubscriptionRemoveSubscriberError::NoSuchSubscription(e);
-                    }
-                }
-                if error.uri.as_str()
-                    == <NoSuchSession as crate::typed::ApplicationError>::URI
-                {
-                    if let ::core::result::Result::Ok(e) = <NoSuchSession as crate::typed::ApplicationError>::from_payload(
-                        &error.payload,
-                    ) {
-                        return SubscriptionRemoveSubscriberError::NoSuchSession(e);
-                    }
-                }
-            }
-            SubscriptionRemoveSubscriberError::Other(failure)
-        }
-        /// The ERROR a callee answers with.
-        pub fn into_wamp_error(
-            self,
-            serializer: crate::Serializer,
-        ) -> crate::client::WampError {
-            match self {
-                SubscriptionRemoveSubscriberError::NoSuchSubscription(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SubscriptionRemoveSubscriberError::NoSuchSession(e) => {
-                    crate::typed::ApplicationError::to_wamp_error(&e, serializer)
-                }
-                SubscriptionRemoveSubscriberError::Other(e) => {
-                    crate::__private::error_to_wamp(e)
-                }
-            }
-        }
-    }
-    impl ::core::fmt::Display for SubscriptionRemoveSubscriberError {
-        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            match self {
-                SubscriptionRemoveSubscriberError::NoSuchSubscription(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SubscriptionRemoveSubscriberError::NoSuchSession(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-                SubscriptionRemoveSubscriberError::Other(e) => {
-                    ::core::fmt::Display::fmt(e, f)
-                }
-            }
-        }
-    }
-    impl ::std::error::Error for SubscriptionRemoveSubscriberError {
-        fn source(
-            &self,
-        ) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
-            match self {
-                SubscriptionRemoveSubscriberError::NoSuchSubscription(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SubscriptionRemoveSubscriberError::NoSuchSession(e) => {
-                    ::core::option::Option::Some(e)
-                }
-                SubscriptionRemoveSubscriberError::Other(e) => {
-                    ::core::option::Option::Some(e)
-                }
-            }
-        }
-    }
-    impl ::core::convert::From<NoSuchSubscription>
-    for SubscriptionRemoveSubscriberError {
-        fn from(error: NoSuchSubscription) -> Self {
-            SubscriptionRemoveSubscriberError::NoSuchSubscription(error)
-        }
-    }
-    impl ::core::convert::From<NoSuchSession> for SubscriptionRemoveSubscriberError {
-        fn from(error: NoSuchSession) -> Self {
-            SubscriptionRemoveSubscriberError::NoSuchSession(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::Error>
-    for SubscriptionRemoveSubscriberError {
-        fn from(error: crate::client::Error) -> Self {
-            SubscriptionRemoveSubscriberError::Other(error)
-        }
-    }
-    impl ::core::convert::From<crate::client::WampError>
-    for SubscriptionRemoveSubscriberError {
-        fn from(error: crate::client::WampError) -> Self {
-            SubscriptionRemoveSubscriberError::Other(crate::client::Error::Wamp(error))
-        }
-    }
-    impl ::core::convert::From<crate::protocol::PayloadError>
-    for SubscriptionRemoveSubscriberError {
-        fn from(error: crate::protocol::PayloadError) -> Self {
-            SubscriptionRemoveSubscriberError::Other(
-                crate::client::Error::Payload(error),
-            )
-        }
-    }
+    crate::__private::call_error!(
+        SubscriptionRemoveSubscriberError { NoSuchSubscription(NoSuchSubscription),
+        NoSuchSession(NoSuchSession) }
+    );
     /// The concrete topic of an event: its captures in their URI components.
     fn session_on_join_event_topic(
         event: &SessionOnJoinEvent,
@@ -3667,823 +2017,438 @@ pub mod wamp_meta {
     ) -> ::core::result::Result<crate::typed::Service, crate::client::Error> {
         let service = ::std::sync::Arc::new(service);
         let mut registrations = ::std::vec::Vec::with_capacity(21usize);
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_COUNT,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionCountArgs { filter_authroles } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SESSION_COUNT_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.session_count(ctx, filter_authroles).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_count_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_COUNT,
+            &service,
+            wire::encode_session_count_result,
+            |service, invocation| async move {
+                let wire::SessionCountArgs { filter_authroles } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SESSION_COUNT_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.session_count(ctx, filter_authroles).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_LIST,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionListArgs { filter_authroles } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SESSION_LIST_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.session_list(ctx, filter_authroles).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_list_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_LIST,
+            &service,
+            wire::encode_session_list_result,
+            |service, invocation| async move {
+                let wire::SessionListArgs { filter_authroles } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SESSION_LIST_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.session_list(ctx, filter_authroles).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_GET,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionGetArgs { session } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SESSION_GET_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.session_get(ctx, session).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_get_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_GET,
+            &service,
+            wire::encode_session_get_result,
+            |service, invocation| async move {
+                let wire::SessionGetArgs { session } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SESSION_GET_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(service.session_get(ctx, session).await)
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_KILL,
+            &service,
+            wire::encode_session_kill_result,
+            |service, invocation| async move {
+                let wire::SessionKillArgs { session } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SESSION_KILL_ARGS,
+                )?;
+                let wire::SessionKillKwargs { reason, message } = crate::__private::decode_kwargs(
+                    &invocation.payload,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.session_kill(ctx, session, reason, message).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_KILL,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionKillArgs { session } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SESSION_KILL_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let wire::SessionKillKwargs { reason, message } = crate::__private::decode_kwargs(
-                                    &invocation.payload,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .session_kill(ctx, session, reason, message)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_kill_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_KILL_BY_AUTHID,
+            &service,
+            wire::encode_session_kill_by_authid_result,
+            |service, invocation| async move {
+                let wire::SessionKillByAuthidArgs { authid } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SESSION_KILL_BY_AUTHID_ARGS,
+                )?;
+                let wire::SessionKillByAuthidKwargs { reason, message } = crate::__private::decode_kwargs(
+                    &invocation.payload,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.session_kill_by_authid(ctx, authid, reason, message).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_KILL_BY_AUTHID,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionKillByAuthidArgs { authid } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SESSION_KILL_BY_AUTHID_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let wire::SessionKillByAuthidKwargs { reason, message } = crate::__private::decode_kwargs(
-                                    &invocation.payload,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .session_kill_by_authid(ctx, authid, reason, message)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_kill_by_authid_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_KILL_BY_AUTHROLE,
+            &service,
+            wire::encode_session_kill_by_authrole_result,
+            |service, invocation| async move {
+                let wire::SessionKillByAuthroleArgs { authrole } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SESSION_KILL_BY_AUTHROLE_ARGS,
+                )?;
+                let wire::SessionKillByAuthroleKwargs { reason, message } = crate::__private::decode_kwargs(
+                    &invocation.payload,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service
+                        .session_kill_by_authrole(ctx, authrole, reason, message)
+                        .await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_KILL_BY_AUTHROLE,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionKillByAuthroleArgs { authrole } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SESSION_KILL_BY_AUTHROLE_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let wire::SessionKillByAuthroleKwargs { reason, message } = crate::__private::decode_kwargs(
-                                    &invocation.payload,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .session_kill_by_authrole(ctx, authrole, reason, message)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_kill_by_authrole_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SESSION_KILL_ALL,
+            &service,
+            wire::encode_session_kill_all_result,
+            |service, invocation| async move {
+                let wire::SessionKillAllKwargs { reason, message } = crate::__private::decode_kwargs(
+                    &invocation.payload,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.session_kill_all(ctx, reason, message).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SESSION_KILL_ALL,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SessionKillAllKwargs { reason, message } = crate::__private::decode_kwargs(
-                                    &invocation.payload,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.session_kill_all(ctx, reason, message).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_session_kill_all_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_LIST,
+            &service,
+            wire::encode_registration_list_result,
+            |service, invocation| async move {
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(service.registration_list(ctx).await)
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_LOOKUP,
+            &service,
+            wire::encode_registration_lookup_result,
+            |service, invocation| async move {
+                let wire::RegistrationLookupArgs { procedure, options } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::REGISTRATION_LOOKUP_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.registration_lookup(ctx, procedure, options).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_LIST,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.registration_list(ctx).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_list_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_MATCH,
+            &service,
+            wire::encode_registration_match_result,
+            |service, invocation| async move {
+                let wire::RegistrationMatchArgs { procedure } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::REGISTRATION_MATCH_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.registration_match(ctx, procedure).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_LOOKUP,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::RegistrationLookupArgs { procedure, options } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::REGISTRATION_LOOKUP_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .registration_lookup(ctx, procedure, options)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_lookup_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_GET,
+            &service,
+            wire::encode_registration_get_result,
+            |service, invocation| async move {
+                let wire::RegistrationGetArgs { registration } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::REGISTRATION_GET_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.registration_get(ctx, registration).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_MATCH,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::RegistrationMatchArgs { procedure } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::REGISTRATION_MATCH_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.registration_match(ctx, procedure).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_match_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_LIST_CALLEES,
+            &service,
+            wire::encode_registration_list_callees_result,
+            |service, invocation| async move {
+                let wire::RegistrationListCalleesArgs { registration } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::REGISTRATION_LIST_CALLEES_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.registration_list_callees(ctx, registration).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_GET,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::RegistrationGetArgs { registration } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::REGISTRATION_GET_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.registration_get(ctx, registration).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_get_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_COUNT_CALLEES,
+            &service,
+            wire::encode_registration_count_callees_result,
+            |service, invocation| async move {
+                let wire::RegistrationCountCalleesArgs { registration } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::REGISTRATION_COUNT_CALLEES_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.registration_count_callees(ctx, registration).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_LIST_CALLEES,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::RegistrationListCalleesArgs { registration } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::REGISTRATION_LIST_CALLEES_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .registration_list_callees(ctx, registration)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_list_callees_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::REGISTRATION_REMOVE_CALLEE,
+            &service,
+            wire::encode_registration_remove_callee_result,
+            |service, invocation| async move {
+                let wire::RegistrationRemoveCalleeArgs { registration, callee } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::REGISTRATION_REMOVE_CALLEE_ARGS,
+                )?;
+                let wire::RegistrationRemoveCalleeKwargs { reason } = crate::__private::decode_kwargs(
+                    &invocation.payload,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service
+                        .registration_remove_callee(ctx, registration, callee, reason)
+                        .await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_COUNT_CALLEES,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::RegistrationCountCalleesArgs { registration } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::REGISTRATION_COUNT_CALLEES_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .registration_count_callees(ctx, registration)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_count_callees_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_LIST,
+            &service,
+            wire::encode_subscription_list_result,
+            |service, invocation| async move {
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(service.subscription_list(ctx).await)
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_LOOKUP,
+            &service,
+            wire::encode_subscription_lookup_result,
+            |service, invocation| async move {
+                let wire::SubscriptionLookupArgs { topic, options } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SUBSCRIPTION_LOOKUP_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.subscription_lookup(ctx, topic, options).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::REGISTRATION_REMOVE_CALLEE,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::RegistrationRemoveCalleeArgs {
-                                registration,
-                                callee,
-                            } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::REGISTRATION_REMOVE_CALLEE_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let wire::RegistrationRemoveCalleeKwargs { reason } = crate::__private::decode_kwargs(
-                                    &invocation.payload,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .registration_remove_callee(
-                                    ctx,
-                                    registration,
-                                    callee,
-                                    reason,
-                                )
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_registration_remove_callee_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_MATCH,
+            &service,
+            wire::encode_subscription_match_result,
+            |service, invocation| async move {
+                let wire::SubscriptionMatchArgs { topic } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SUBSCRIPTION_MATCH_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(service.subscription_match(ctx, topic).await)
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_GET,
+            &service,
+            wire::encode_subscription_get_result,
+            |service, invocation| async move {
+                let wire::SubscriptionGetArgs { subscription } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SUBSCRIPTION_GET_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.subscription_get(ctx, subscription).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_LIST,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.subscription_list(ctx).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_list_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_LIST_SUBSCRIBERS,
+            &service,
+            wire::encode_subscription_list_subscribers_result,
+            |service, invocation| async move {
+                let wire::SubscriptionListSubscribersArgs { subscription } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.subscription_list_subscribers(ctx, subscription).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_LOOKUP,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SubscriptionLookupArgs { topic, options } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SUBSCRIPTION_LOOKUP_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.subscription_lookup(ctx, topic, options).await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_lookup_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_COUNT_SUBSCRIBERS,
+            &service,
+            wire::encode_subscription_count_subscribers_result,
+            |service, invocation| async move {
+                let wire::SubscriptionCountSubscribersArgs { subscription } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service.subscription_count_subscribers(ctx, subscription).await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_MATCH,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SubscriptionMatchArgs { topic } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SUBSCRIPTION_MATCH_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.subscription_match(ctx, topic).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_match_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        crate::__private::error_to_wamp(error),
-                                    )
-                                }
-                            }
-                        }
-                    },
+            },
+        );
+        registrations.push(registration.await?);
+        let registration = crate::__private::register(
+            session,
+            uri::SUBSCRIPTION_REMOVE_SUBSCRIBER,
+            &service,
+            wire::encode_subscription_remove_subscriber_result,
+            |service, invocation| async move {
+                let wire::SubscriptionRemoveSubscriberArgs {
+                    subscription,
+                    subscriber,
+                } = crate::__private::decode_args(
+                    &invocation.payload,
+                    wire::SUBSCRIPTION_REMOVE_SUBSCRIBER_ARGS,
+                )?;
+                let wire::SubscriptionRemoveSubscriberKwargs { reason } = crate::__private::decode_kwargs(
+                    &invocation.payload,
+                )?;
+                let ctx = crate::typed::Context::new(
+                    invocation,
+                    crate::__private::no_progress,
+                );
+                crate::__private::answer(
+                    service
+                        .subscription_remove_subscriber(
+                            ctx,
+                            subscription,
+                            subscriber,
+                            reason,
+                        )
+                        .await,
                 )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_GET,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SubscriptionGetArgs { subscription } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SUBSCRIPTION_GET_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service.subscription_get(ctx, subscription).await {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_get_result(&value, serializer)
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
-                )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_LIST_SUBSCRIBERS,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SubscriptionListSubscribersArgs { subscription } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .subscription_list_subscribers(ctx, subscription)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_list_subscribers_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
-                )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_COUNT_SUBSCRIBERS,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SubscriptionCountSubscribersArgs {
-                                subscription,
-                            } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .subscription_count_subscribers(ctx, subscription)
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_count_subscribers_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
-                )
-                .await?;
-            registrations.push(registration);
-        }
-        {
-            let service = ::std::sync::Arc::clone(&service);
-            let registration = session
-                .register(
-                    uri::SUBSCRIPTION_REMOVE_SUBSCRIBER,
-                    move |invocation: crate::client::Invocation| {
-                        let service = ::std::sync::Arc::clone(&service);
-                        async move {
-                            let serializer = crate::__private::serializer(&invocation);
-                            let wire::SubscriptionRemoveSubscriberArgs {
-                                subscription,
-                                subscriber,
-                            } = crate::__private::decode_args(
-                                    &invocation.payload,
-                                    wire::SUBSCRIPTION_REMOVE_SUBSCRIBER_ARGS,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let wire::SubscriptionRemoveSubscriberKwargs { reason } = crate::__private::decode_kwargs(
-                                    &invocation.payload,
-                                )
-                                .map_err(crate::__private::invalid_argument)?;
-                            let ctx = crate::typed::Context::new(
-                                invocation,
-                                crate::__private::no_progress,
-                            );
-                            match service
-                                .subscription_remove_subscriber(
-                                    ctx,
-                                    subscription,
-                                    subscriber,
-                                    reason,
-                                )
-                                .await
-                            {
-                                ::core::result::Result::Ok(value) => {
-                                    wire::encode_subscription_remove_subscriber_result(
-                                            &value,
-                                            serializer,
-                                        )
-                                        .map_err(crate::__private::encode_failure)
-                                }
-                                ::core::result::Result::Err(error) => {
-                                    ::core::result::Result::Err(
-                                        error.into_wamp_error(serializer),
-                                    )
-                                }
-                            }
-                        }
-                    },
-                )
-                .await?;
-            registrations.push(registration);
-        }
+            },
+        );
+        registrations.push(registration.await?);
         ::core::result::Result::Ok(crate::typed::Service::new(registrations))
     }
     /// Wire layouts and codecs of the contract's payloads (used by the generated code).
