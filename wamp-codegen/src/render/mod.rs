@@ -107,11 +107,15 @@ fn format_modules(
     let next = AtomicUsize::new(0);
     let work = || {
         // Runtime path checked by the callers.
-        let Ok(rt) = runtime_path(runtime) else { return };
+        let Ok(rt) = runtime_path(runtime) else {
+            return;
+        };
         let resolver = Resolver::new(bundle);
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(c, section)) = units.get(i) else { return };
+            let Some(&(c, section)) = units.get(i) else {
+                return;
+            };
             let cx = Cx {
                 rt: rt.clone(),
                 resolver: &resolver,
@@ -155,7 +159,9 @@ fn format_modules(
             let text = &formatted[i];
             // `pub mod NAME {` + the section's lines + `}`; an empty section prints as
             // `pub mod NAME {}`.
-            let Some((first, rest)) = text.split_once('\n') else { continue };
+            let Some((first, rest)) = text.split_once('\n') else {
+                continue;
+            };
             if section == Section::Header {
                 open = true;
                 body.push_str(first);
@@ -502,12 +508,20 @@ impl<'a> Cx<'a> {
     pub fn serde_derive(&self, ser: bool, de: bool) -> TokenStream {
         let rt = &self.rt;
         let krate = format!("{}::__private::serde", rt_string(rt));
+        // The wire module imports the two derives (its items are all named by the
+        // generator, so nothing there can be called `Serialize`); elsewhere a contract's
+        // own type could be, so the derives are spelled out.
+        let path = if self.in_wire {
+            TokenStream::new()
+        } else {
+            quote!(#rt::__private::serde::)
+        };
         let mut derives = Vec::new();
         if ser {
-            derives.push(quote!(#rt::__private::serde::Serialize));
+            derives.push(quote!(#path Serialize));
         }
         if de {
-            derives.push(quote!(#rt::__private::serde::Deserialize));
+            derives.push(quote!(#path Deserialize));
         }
         quote! {
             #[derive(#(#derives),*)]

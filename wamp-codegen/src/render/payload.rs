@@ -269,11 +269,14 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
         ));
     }
     let prelude = cx.prelude_import();
+    let rt = &cx.rt;
     quote! {
         /// Wire layouts and codecs of the contract's payloads (used by the generated code).
         #[doc(hidden)]
         pub mod wire {
             #prelude
+            #[allow(unused_imports)]
+            use #rt::__private::serde::{Deserialize, Serialize};
             #items
         }
     }

@@ -2454,11 +2454,13 @@ pub mod wamp_meta {
     /// Wire layouts and codecs of the contract's payloads (used by the generated code).
     #[doc(hidden)]
     pub mod wire {
+        #[allow(unused_imports)]
+        use crate::__private::serde::{Deserialize, Serialize};
         pub fn default_lookup_options_match() -> super::MatchPolicy {
             super::MatchPolicy::Exact
         }
         pub const ERROR_NO_SUCH_SESSION_ARGS: &[&str] = &["message"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct ErrorNoSuchSessionArgs {
             #[serde(default)]
@@ -2484,7 +2486,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(super::NoSuchSession { message })
         }
         pub const ERROR_NO_SUCH_REGISTRATION_ARGS: &[&str] = &["message"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct ErrorNoSuchRegistrationArgs {
             #[serde(default)]
@@ -2512,7 +2514,7 @@ pub mod wamp_meta {
             })
         }
         pub const ERROR_NO_SUCH_SUBSCRIPTION_ARGS: &[&str] = &["message"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct ErrorNoSuchSubscriptionArgs {
             #[serde(default)]
@@ -2540,7 +2542,7 @@ pub mod wamp_meta {
             })
         }
         pub const ERROR_INVALID_URI_ARGS: &[&str] = &["message"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct ErrorInvalidUriArgs {
             #[serde(default)]
@@ -2563,7 +2565,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(super::InvalidUri { message })
         }
         pub const SESSION_COUNT_ARGS: &[&str] = &["filter_authroles"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionCountArgs {
             #[serde(default)]
@@ -2572,7 +2574,7 @@ pub mod wamp_meta {
             >,
         }
         pub const SESSION_COUNT_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionCountResultArgs {
             pub count: u64,
@@ -2593,7 +2595,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(count)
         }
         pub const SESSION_LIST_ARGS: &[&str] = &["filter_authroles"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionListArgs {
             #[serde(default)]
@@ -2602,7 +2604,7 @@ pub mod wamp_meta {
             >,
         }
         pub const SESSION_LIST_RESULT_ARGS: &[&str] = &["session_ids"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionListResultArgs {
             pub session_ids: ::std::vec::Vec<crate::Id>,
@@ -2626,13 +2628,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(session_ids)
         }
         pub const SESSION_GET_ARGS: &[&str] = &["session"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionGetArgs {
             pub session: crate::Id,
         }
         pub const SESSION_GET_RESULT_ARGS: &[&str] = &["details"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionGetResultArgs {
             pub details: super::SessionDetails,
@@ -2656,15 +2658,12 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(details)
         }
         pub const SESSION_KILL_ARGS: &[&str] = &["session"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillArgs {
             pub session: crate::Id,
         }
-        #[derive(
-            crate::__private::serde::Serialize,
-            crate::__private::serde::Deserialize
-        )]
+        #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillKwargs {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -2684,15 +2683,12 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(())
         }
         pub const SESSION_KILL_BY_AUTHID_ARGS: &[&str] = &["authid"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthidArgs {
             pub authid: ::std::string::String,
         }
-        #[derive(
-            crate::__private::serde::Serialize,
-            crate::__private::serde::Deserialize
-        )]
+        #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthidKwargs {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -2701,7 +2697,7 @@ pub mod wamp_meta {
             pub message: ::core::option::Option<::std::string::String>,
         }
         pub const SESSION_KILL_BY_AUTHID_RESULT_ARGS: &[&str] = &["sessions"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthidResultArgs {
             pub sessions: ::std::vec::Vec<crate::Id>,
@@ -2725,15 +2721,12 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(sessions)
         }
         pub const SESSION_KILL_BY_AUTHROLE_ARGS: &[&str] = &["authrole"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthroleArgs {
             pub authrole: ::std::string::String,
         }
-        #[derive(
-            crate::__private::serde::Serialize,
-            crate::__private::serde::Deserialize
-        )]
+        #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthroleKwargs {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -2742,7 +2735,7 @@ pub mod wamp_meta {
             pub message: ::core::option::Option<::std::string::String>,
         }
         pub const SESSION_KILL_BY_AUTHROLE_RESULT_ARGS: &[&str] = &["killed"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthroleResultArgs {
             pub killed: ::std::vec::Vec<crate::Id>,
@@ -2765,10 +2758,7 @@ pub mod wamp_meta {
             )?;
             ::core::result::Result::Ok(killed)
         }
-        #[derive(
-            crate::__private::serde::Serialize,
-            crate::__private::serde::Deserialize
-        )]
+        #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillAllKwargs {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -2777,7 +2767,7 @@ pub mod wamp_meta {
             pub message: ::core::option::Option<::std::string::String>,
         }
         pub const SESSION_KILL_ALL_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillAllResultArgs {
             pub count: u64,
@@ -2798,7 +2788,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(count)
         }
         pub const REGISTRATION_LIST_RESULT_ARGS: &[&str] = &["lists"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationListResultArgs {
             pub lists: super::RegistrationLists,
@@ -2822,7 +2812,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(lists)
         }
         pub const REGISTRATION_LOOKUP_ARGS: &[&str] = &["procedure", "options"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationLookupArgs {
             pub procedure: ::std::string::String,
@@ -2830,7 +2820,7 @@ pub mod wamp_meta {
             pub options: ::core::option::Option<super::LookupOptions>,
         }
         pub const REGISTRATION_LOOKUP_RESULT_ARGS: &[&str] = &["registration"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationLookupResultArgs {
             #[serde(default)]
@@ -2855,13 +2845,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(registration)
         }
         pub const REGISTRATION_MATCH_ARGS: &[&str] = &["procedure"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationMatchArgs {
             pub procedure: ::std::string::String,
         }
         pub const REGISTRATION_MATCH_RESULT_ARGS: &[&str] = &["registration"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationMatchResultArgs {
             #[serde(default)]
@@ -2886,13 +2876,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(registration)
         }
         pub const REGISTRATION_GET_ARGS: &[&str] = &["registration"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationGetArgs {
             pub registration: crate::Id,
         }
         pub const REGISTRATION_GET_RESULT_ARGS: &[&str] = &["details"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationGetResultArgs {
             pub details: super::RegistrationDetails,
@@ -2916,13 +2906,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(details)
         }
         pub const REGISTRATION_LIST_CALLEES_ARGS: &[&str] = &["registration"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationListCalleesArgs {
             pub registration: crate::Id,
         }
         pub const REGISTRATION_LIST_CALLEES_RESULT_ARGS: &[&str] = &["callee_ids"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationListCalleesResultArgs {
             pub callee_ids: ::std::vec::Vec<crate::Id>,
@@ -2946,13 +2936,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(callee_ids)
         }
         pub const REGISTRATION_COUNT_CALLEES_ARGS: &[&str] = &["registration"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationCountCalleesArgs {
             pub registration: crate::Id,
         }
         pub const REGISTRATION_COUNT_CALLEES_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationCountCalleesResultArgs {
             pub count: u64,
@@ -2973,16 +2963,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(count)
         }
         pub const REGISTRATION_REMOVE_CALLEE_ARGS: &[&str] = &["registration", "callee"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationRemoveCalleeArgs {
             pub registration: crate::Id,
             pub callee: crate::Id,
         }
-        #[derive(
-            crate::__private::serde::Serialize,
-            crate::__private::serde::Deserialize
-        )]
+        #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationRemoveCalleeKwargs {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -3000,7 +2987,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(())
         }
         pub const SUBSCRIPTION_LIST_RESULT_ARGS: &[&str] = &["lists"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionListResultArgs {
             pub lists: super::SubscriptionLists,
@@ -3024,7 +3011,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(lists)
         }
         pub const SUBSCRIPTION_LOOKUP_ARGS: &[&str] = &["topic", "options"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionLookupArgs {
             pub topic: ::std::string::String,
@@ -3032,7 +3019,7 @@ pub mod wamp_meta {
             pub options: ::core::option::Option<super::LookupOptions>,
         }
         pub const SUBSCRIPTION_LOOKUP_RESULT_ARGS: &[&str] = &["subscription"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionLookupResultArgs {
             #[serde(default)]
@@ -3057,13 +3044,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(subscription)
         }
         pub const SUBSCRIPTION_MATCH_ARGS: &[&str] = &["topic"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionMatchArgs {
             pub topic: ::std::string::String,
         }
         pub const SUBSCRIPTION_MATCH_RESULT_ARGS: &[&str] = &["subscription_ids"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionMatchResultArgs {
             #[serde(default)]
@@ -3088,13 +3075,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(subscription_ids)
         }
         pub const SUBSCRIPTION_GET_ARGS: &[&str] = &["subscription"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionGetArgs {
             pub subscription: crate::Id,
         }
         pub const SUBSCRIPTION_GET_RESULT_ARGS: &[&str] = &["details"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionGetResultArgs {
             pub details: super::SubscriptionDetails,
@@ -3118,7 +3105,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(details)
         }
         pub const SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionListSubscribersArgs {
             pub subscription: crate::Id,
@@ -3126,7 +3113,7 @@ pub mod wamp_meta {
         pub const SUBSCRIPTION_LIST_SUBSCRIBERS_RESULT_ARGS: &[&str] = &[
             "subscriber_ids",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionListSubscribersResultArgs {
             pub subscriber_ids: ::std::vec::Vec<crate::Id>,
@@ -3150,13 +3137,13 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(subscriber_ids)
         }
         pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionCountSubscribersArgs {
             pub subscription: crate::Id,
         }
         pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionCountSubscribersResultArgs {
             pub count: u64,
@@ -3180,16 +3167,13 @@ pub mod wamp_meta {
             "subscription",
             "subscriber",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionRemoveSubscriberArgs {
             pub subscription: crate::Id,
             pub subscriber: crate::Id,
         }
-        #[derive(
-            crate::__private::serde::Serialize,
-            crate::__private::serde::Deserialize
-        )]
+        #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionRemoveSubscriberKwargs {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -3207,7 +3191,7 @@ pub mod wamp_meta {
             ::core::result::Result::Ok(())
         }
         pub const SESSION_ON_JOIN_EVENT_ARGS: &[&str] = &["details"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionOnJoinEventArgs {
             pub details: super::SessionDetails,
@@ -3239,7 +3223,7 @@ pub mod wamp_meta {
             "authid",
             "authrole",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionOnLeaveEventArgs {
             pub session: crate::Id,
@@ -3276,7 +3260,7 @@ pub mod wamp_meta {
             })
         }
         pub const REGISTRATION_ON_CREATE_EVENT_ARGS: &[&str] = &["session", "details"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationOnCreateEventArgs {
             pub session: crate::Id,
@@ -3312,7 +3296,7 @@ pub mod wamp_meta {
             "session",
             "registration",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationOnRegisterEventArgs {
             pub session: crate::Id,
@@ -3348,7 +3332,7 @@ pub mod wamp_meta {
             "session",
             "registration",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationOnUnregisterEventArgs {
             pub session: crate::Id,
@@ -3384,7 +3368,7 @@ pub mod wamp_meta {
             "session",
             "registration",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationOnDeleteEventArgs {
             pub session: crate::Id,
@@ -3417,7 +3401,7 @@ pub mod wamp_meta {
             })
         }
         pub const SUBSCRIPTION_ON_CREATE_EVENT_ARGS: &[&str] = &["session", "details"];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionOnCreateEventArgs {
             pub session: crate::Id,
@@ -3453,7 +3437,7 @@ pub mod wamp_meta {
             "session",
             "subscription",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionOnSubscribeEventArgs {
             pub session: crate::Id,
@@ -3489,7 +3473,7 @@ pub mod wamp_meta {
             "session",
             "subscription",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionOnUnsubscribeEventArgs {
             pub session: crate::Id,
@@ -3525,7 +3509,7 @@ pub mod wamp_meta {
             "session",
             "subscription",
         ];
-        #[derive(crate::__private::serde::Deserialize)]
+        #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionOnDeleteEventArgs {
             pub session: crate::Id,
