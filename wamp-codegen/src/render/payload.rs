@@ -277,6 +277,16 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
             #prelude
             #[allow(unused_imports)]
             use #rt::__private::serde::{Deserialize, Serialize};
+            #[allow(unused_imports)]
+            use #rt::{Payload, Serializer};
+            #[allow(unused_imports)]
+            use ::core::result::Result::Ok;
+            /// What an encoder returns.
+            #[allow(dead_code)]
+            type Encoded = ::core::result::Result<#rt::Payload, #rt::protocol::EncodeError>;
+            /// What a decoder returns.
+            #[allow(dead_code)]
+            type Decoded<T> = ::core::result::Result<T, #rt::protocol::PayloadError>;
             #items
         }
     }
@@ -369,11 +379,11 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
     let ty = shape_type(cx, shape);
     match shape {
         Shape::Unit => out.extend(quote! {
-            pub fn #encode(_: &(), _: #rt::Serializer) -> ::core::result::Result<#rt::Payload, #rt::protocol::EncodeError> {
-                ::core::result::Result::Ok(#rt::Payload::empty())
+            pub fn #encode(_: &(), _: Serializer) -> Encoded {
+                Ok(Payload::empty())
             }
-            pub fn #decode(_: &#rt::Payload) -> ::core::result::Result<(), #rt::protocol::PayloadError> {
-                ::core::result::Result::Ok(())
+            pub fn #decode(_: &Payload) -> Decoded<()> {
+                Ok(())
             }
         }),
         Shape::Single(_) => {
@@ -381,28 +391,28 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
             let names = site.names_ident();
             let field = names::ident(&names::snake(&p.args[0].name.name));
             out.extend(quote! {
-                pub fn #encode(value: &#ty, serializer: #rt::Serializer) -> ::core::result::Result<#rt::Payload, #rt::protocol::EncodeError> {
-                    #rt::Payload::encode_args(serializer, &(value,))
+                pub fn #encode(value: &#ty, serializer: Serializer) -> Encoded {
+                    Payload::encode_args(serializer, &(value,))
                 }
-                pub fn #decode(payload: &#rt::Payload) -> ::core::result::Result<#ty, #rt::protocol::PayloadError> {
+                pub fn #decode(payload: &Payload) -> Decoded<#ty> {
                     let #args { #field } = #rt::__private::decode_args(payload, #names)?;
-                    ::core::result::Result::Ok(#field)
+                    Ok(#field)
                 }
             });
         }
         Shape::Struct(_) => {
             // Encoding borrows the public struct's fields.
             let encode_args = if p.args.is_empty() {
-                quote!(let payload = #rt::Payload::empty();)
+                quote!(let payload = Payload::empty();)
             } else {
                 let fields = p.args.iter().map(|f| {
                     let ident = names::ident(&names::snake(&f.name.name));
                     quote!(&value.#ident)
                 });
-                quote!(let payload = #rt::Payload::encode_args(serializer, &(#(#fields,)*))?;)
+                quote!(let payload = Payload::encode_args(serializer, &(#(#fields,)*))?;)
             };
             let encode_kwargs = if p.kwargs.is_empty() {
-                quote!(::core::result::Result::Ok(payload))
+                quote!(Ok(payload))
             } else {
                 let kw_ref = site.kw_ref_ident();
                 let is_none = format!("{}::__private::is_none", super::rt_string(rt));
@@ -414,7 +424,10 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
                     let (ty, attr) = if f.default.is_some() {
                         (cx.ty(f.ty.expr.strip_optional()), TokenStream::new())
                     } else if f.ty.expr.is_optional() {
-                        (cx.ty(&f.ty.expr), quote!(#[serde(skip_serializing_if = #is_none)]))
+                        (
+                            cx.ty(&f.ty.expr),
+                            quote!(#[serde(skip_serializing_if = #is_none)]),
+                        )
                     } else {
                         (cx.ty(&f.ty.expr), TokenStream::new())
                     };
@@ -435,14 +448,20 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
             } else {
                 let args = site.args_ident();
                 let names = site.names_ident();
-                let fields = p.args.iter().map(|f| names::ident(&names::snake(&f.name.name)));
+                let fields = p
+                    .args
+                    .iter()
+                    .map(|f| names::ident(&names::snake(&f.name.name)));
                 quote!(let #args { #(#fields),* } = #rt::__private::decode_args(payload, #names)?;)
             };
             let read_kwargs = if p.kwargs.is_empty() {
                 TokenStream::new()
             } else {
                 let kw = site.kw_ident();
-                let fields = p.kwargs.iter().map(|f| names::ident(&names::snake(&f.name.name)));
+                let fields = p
+                    .kwargs
+                    .iter()
+                    .map(|f| names::ident(&names::snake(&f.name.name)));
                 quote!(let #kw { #(#fields),* } = #rt::__private::decode_kwargs(payload)?;)
             };
             let captures = site.captures.iter().enumerate().map(|(i, f)| {
@@ -462,22 +481,22 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
                 }
             });
             let decode_sig = if site.is_event && site.captures.is_empty() {
-                quote!(_topic: &str, payload: &#rt::Payload)
+                quote!(_topic: &str, payload: &Payload)
             } else if site.is_event {
-                quote!(topic: &str, payload: &#rt::Payload)
+                quote!(topic: &str, payload: &Payload)
             } else {
-                quote!(payload: &#rt::Payload)
+                quote!(payload: &Payload)
             };
             out.extend(quote! {
-                pub fn #encode(value: &#ty, serializer: #rt::Serializer) -> ::core::result::Result<#rt::Payload, #rt::protocol::EncodeError> {
+                pub fn #encode(value: &#ty, serializer: Serializer) -> Encoded {
                     #encode_args
                     #encode_kwargs
                 }
-                pub fn #decode(#decode_sig) -> ::core::result::Result<#ty, #rt::protocol::PayloadError> {
+                pub fn #decode(#decode_sig) -> Decoded<#ty> {
                     #(#captures)*
                     #read_args
                     #read_kwargs
-                    ::core::result::Result::Ok(#ty { #(#inits)* })
+                    Ok(#ty { #(#inits)* })
                 }
             });
         }

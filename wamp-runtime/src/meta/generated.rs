@@ -2456,6 +2456,19 @@ pub mod wamp_meta {
     pub mod wire {
         #[allow(unused_imports)]
         use crate::__private::serde::{Deserialize, Serialize};
+        #[allow(unused_imports)]
+        use crate::{Payload, Serializer};
+        #[allow(unused_imports)]
+        use ::core::result::Result::Ok;
+        /// What an encoder returns.
+        #[allow(dead_code)]
+        type Encoded = ::core::result::Result<
+            crate::Payload,
+            crate::protocol::EncodeError,
+        >;
+        /// What a decoder returns.
+        #[allow(dead_code)]
+        type Decoded<T> = ::core::result::Result<T, crate::protocol::PayloadError>;
         pub fn default_lookup_options_match() -> super::MatchPolicy {
             super::MatchPolicy::Exact
         }
@@ -2468,22 +2481,19 @@ pub mod wamp_meta {
         }
         pub fn encode_error_no_such_session(
             value: &super::NoSuchSession,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(serializer, &(&value.message,))?;
-            ::core::result::Result::Ok(payload)
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(serializer, &(&value.message,))?;
+            Ok(payload)
         }
         pub fn decode_error_no_such_session(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::NoSuchSession,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::NoSuchSession> {
             let ErrorNoSuchSessionArgs { message } = crate::__private::decode_args(
                 payload,
                 ERROR_NO_SUCH_SESSION_ARGS,
             )?;
-            ::core::result::Result::Ok(super::NoSuchSession { message })
+            Ok(super::NoSuchSession { message })
         }
         pub const ERROR_NO_SUCH_REGISTRATION_ARGS: &[&str] = &["message"];
         #[derive(Deserialize)]
@@ -2494,22 +2504,19 @@ pub mod wamp_meta {
         }
         pub fn encode_error_no_such_registration(
             value: &super::NoSuchRegistration,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(serializer, &(&value.message,))?;
-            ::core::result::Result::Ok(payload)
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(serializer, &(&value.message,))?;
+            Ok(payload)
         }
         pub fn decode_error_no_such_registration(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::NoSuchRegistration,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::NoSuchRegistration> {
             let ErrorNoSuchRegistrationArgs { message } = crate::__private::decode_args(
                 payload,
                 ERROR_NO_SUCH_REGISTRATION_ARGS,
             )?;
-            ::core::result::Result::Ok(super::NoSuchRegistration {
+            Ok(super::NoSuchRegistration {
                 message,
             })
         }
@@ -2522,22 +2529,19 @@ pub mod wamp_meta {
         }
         pub fn encode_error_no_such_subscription(
             value: &super::NoSuchSubscription,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(serializer, &(&value.message,))?;
-            ::core::result::Result::Ok(payload)
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(serializer, &(&value.message,))?;
+            Ok(payload)
         }
         pub fn decode_error_no_such_subscription(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::NoSuchSubscription,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::NoSuchSubscription> {
             let ErrorNoSuchSubscriptionArgs { message } = crate::__private::decode_args(
                 payload,
                 ERROR_NO_SUCH_SUBSCRIPTION_ARGS,
             )?;
-            ::core::result::Result::Ok(super::NoSuchSubscription {
+            Ok(super::NoSuchSubscription {
                 message,
             })
         }
@@ -2550,19 +2554,19 @@ pub mod wamp_meta {
         }
         pub fn encode_error_invalid_uri(
             value: &super::InvalidUri,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(serializer, &(&value.message,))?;
-            ::core::result::Result::Ok(payload)
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(serializer, &(&value.message,))?;
+            Ok(payload)
         }
         pub fn decode_error_invalid_uri(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<super::InvalidUri, crate::protocol::PayloadError> {
+            payload: &Payload,
+        ) -> Decoded<super::InvalidUri> {
             let ErrorInvalidUriArgs { message } = crate::__private::decode_args(
                 payload,
                 ERROR_INVALID_URI_ARGS,
             )?;
-            ::core::result::Result::Ok(super::InvalidUri { message })
+            Ok(super::InvalidUri { message })
         }
         pub const SESSION_COUNT_ARGS: &[&str] = &["filter_authroles"];
         #[derive(Deserialize)]
@@ -2581,18 +2585,16 @@ pub mod wamp_meta {
         }
         pub fn encode_session_count_result(
             value: &u64,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
-        pub fn decode_session_count_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<u64, crate::protocol::PayloadError> {
+        pub fn decode_session_count_result(payload: &Payload) -> Decoded<u64> {
             let SessionCountResultArgs { count } = crate::__private::decode_args(
                 payload,
                 SESSION_COUNT_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(count)
+            Ok(count)
         }
         pub const SESSION_LIST_ARGS: &[&str] = &["filter_authroles"];
         #[derive(Deserialize)]
@@ -2611,21 +2613,18 @@ pub mod wamp_meta {
         }
         pub fn encode_session_list_result(
             value: &::std::vec::Vec<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_session_list_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::std::vec::Vec<crate::Id>> {
             let SessionListResultArgs { session_ids } = crate::__private::decode_args(
                 payload,
                 SESSION_LIST_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(session_ids)
+            Ok(session_ids)
         }
         pub const SESSION_GET_ARGS: &[&str] = &["session"];
         #[derive(Deserialize)]
@@ -2641,21 +2640,18 @@ pub mod wamp_meta {
         }
         pub fn encode_session_get_result(
             value: &super::SessionDetails,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_session_get_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SessionDetails,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SessionDetails> {
             let SessionGetResultArgs { details } = crate::__private::decode_args(
                 payload,
                 SESSION_GET_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(details)
+            Ok(details)
         }
         pub const SESSION_KILL_ARGS: &[&str] = &["session"];
         #[derive(Deserialize)]
@@ -2671,16 +2667,11 @@ pub mod wamp_meta {
             #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
             pub message: ::core::option::Option<::std::string::String>,
         }
-        pub fn encode_session_kill_result(
-            _: &(),
-            _: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            ::core::result::Result::Ok(crate::Payload::empty())
+        pub fn encode_session_kill_result(_: &(), _: Serializer) -> Encoded {
+            Ok(Payload::empty())
         }
-        pub fn decode_session_kill_result(
-            _: &crate::Payload,
-        ) -> ::core::result::Result<(), crate::protocol::PayloadError> {
-            ::core::result::Result::Ok(())
+        pub fn decode_session_kill_result(_: &Payload) -> Decoded<()> {
+            Ok(())
         }
         pub const SESSION_KILL_BY_AUTHID_ARGS: &[&str] = &["authid"];
         #[derive(Deserialize)]
@@ -2704,21 +2695,18 @@ pub mod wamp_meta {
         }
         pub fn encode_session_kill_by_authid_result(
             value: &::std::vec::Vec<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_session_kill_by_authid_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::std::vec::Vec<crate::Id>> {
             let SessionKillByAuthidResultArgs { sessions } = crate::__private::decode_args(
                 payload,
                 SESSION_KILL_BY_AUTHID_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(sessions)
+            Ok(sessions)
         }
         pub const SESSION_KILL_BY_AUTHROLE_ARGS: &[&str] = &["authrole"];
         #[derive(Deserialize)]
@@ -2742,21 +2730,18 @@ pub mod wamp_meta {
         }
         pub fn encode_session_kill_by_authrole_result(
             value: &::std::vec::Vec<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_session_kill_by_authrole_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::std::vec::Vec<crate::Id>> {
             let SessionKillByAuthroleResultArgs { killed } = crate::__private::decode_args(
                 payload,
                 SESSION_KILL_BY_AUTHROLE_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(killed)
+            Ok(killed)
         }
         #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
@@ -2774,18 +2759,16 @@ pub mod wamp_meta {
         }
         pub fn encode_session_kill_all_result(
             value: &u64,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
-        pub fn decode_session_kill_all_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<u64, crate::protocol::PayloadError> {
+        pub fn decode_session_kill_all_result(payload: &Payload) -> Decoded<u64> {
             let SessionKillAllResultArgs { count } = crate::__private::decode_args(
                 payload,
                 SESSION_KILL_ALL_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(count)
+            Ok(count)
         }
         pub const REGISTRATION_LIST_RESULT_ARGS: &[&str] = &["lists"];
         #[derive(Deserialize)]
@@ -2795,21 +2778,18 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_list_result(
             value: &super::RegistrationLists,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_registration_list_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::RegistrationLists,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::RegistrationLists> {
             let RegistrationListResultArgs { lists } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_LIST_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(lists)
+            Ok(lists)
         }
         pub const REGISTRATION_LOOKUP_ARGS: &[&str] = &["procedure", "options"];
         #[derive(Deserialize)]
@@ -2828,21 +2808,18 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_lookup_result(
             value: &::core::option::Option<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_registration_lookup_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::core::option::Option<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::core::option::Option<crate::Id>> {
             let RegistrationLookupResultArgs { registration } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_LOOKUP_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(registration)
+            Ok(registration)
         }
         pub const REGISTRATION_MATCH_ARGS: &[&str] = &["procedure"];
         #[derive(Deserialize)]
@@ -2859,21 +2836,18 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_match_result(
             value: &::core::option::Option<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_registration_match_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::core::option::Option<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::core::option::Option<crate::Id>> {
             let RegistrationMatchResultArgs { registration } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_MATCH_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(registration)
+            Ok(registration)
         }
         pub const REGISTRATION_GET_ARGS: &[&str] = &["registration"];
         #[derive(Deserialize)]
@@ -2889,21 +2863,18 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_get_result(
             value: &super::RegistrationDetails,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_registration_get_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::RegistrationDetails,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::RegistrationDetails> {
             let RegistrationGetResultArgs { details } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_GET_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(details)
+            Ok(details)
         }
         pub const REGISTRATION_LIST_CALLEES_ARGS: &[&str] = &["registration"];
         #[derive(Deserialize)]
@@ -2919,21 +2890,18 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_list_callees_result(
             value: &::std::vec::Vec<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_registration_list_callees_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::std::vec::Vec<crate::Id>> {
             let RegistrationListCalleesResultArgs { callee_ids } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_LIST_CALLEES_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(callee_ids)
+            Ok(callee_ids)
         }
         pub const REGISTRATION_COUNT_CALLEES_ARGS: &[&str] = &["registration"];
         #[derive(Deserialize)]
@@ -2949,18 +2917,18 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_count_callees_result(
             value: &u64,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_registration_count_callees_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<u64, crate::protocol::PayloadError> {
+            payload: &Payload,
+        ) -> Decoded<u64> {
             let RegistrationCountCalleesResultArgs { count } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_COUNT_CALLEES_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(count)
+            Ok(count)
         }
         pub const REGISTRATION_REMOVE_CALLEE_ARGS: &[&str] = &["registration", "callee"];
         #[derive(Deserialize)]
@@ -2977,14 +2945,12 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_remove_callee_result(
             _: &(),
-            _: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            ::core::result::Result::Ok(crate::Payload::empty())
+            _: Serializer,
+        ) -> Encoded {
+            Ok(Payload::empty())
         }
-        pub fn decode_registration_remove_callee_result(
-            _: &crate::Payload,
-        ) -> ::core::result::Result<(), crate::protocol::PayloadError> {
-            ::core::result::Result::Ok(())
+        pub fn decode_registration_remove_callee_result(_: &Payload) -> Decoded<()> {
+            Ok(())
         }
         pub const SUBSCRIPTION_LIST_RESULT_ARGS: &[&str] = &["lists"];
         #[derive(Deserialize)]
@@ -2994,21 +2960,18 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_list_result(
             value: &super::SubscriptionLists,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_subscription_list_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SubscriptionLists,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SubscriptionLists> {
             let SubscriptionListResultArgs { lists } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_LIST_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(lists)
+            Ok(lists)
         }
         pub const SUBSCRIPTION_LOOKUP_ARGS: &[&str] = &["topic", "options"];
         #[derive(Deserialize)]
@@ -3027,21 +2990,18 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_lookup_result(
             value: &::core::option::Option<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_subscription_lookup_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::core::option::Option<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::core::option::Option<crate::Id>> {
             let SubscriptionLookupResultArgs { subscription } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_LOOKUP_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(subscription)
+            Ok(subscription)
         }
         pub const SUBSCRIPTION_MATCH_ARGS: &[&str] = &["topic"];
         #[derive(Deserialize)]
@@ -3058,21 +3018,18 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_match_result(
             value: &::core::option::Option<::std::vec::Vec<crate::Id>>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_subscription_match_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<crate::Id>>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::core::option::Option<::std::vec::Vec<crate::Id>>> {
             let SubscriptionMatchResultArgs { subscription_ids } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_MATCH_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(subscription_ids)
+            Ok(subscription_ids)
         }
         pub const SUBSCRIPTION_GET_ARGS: &[&str] = &["subscription"];
         #[derive(Deserialize)]
@@ -3088,21 +3045,18 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_get_result(
             value: &super::SubscriptionDetails,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_subscription_get_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SubscriptionDetails,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SubscriptionDetails> {
             let SubscriptionGetResultArgs { details } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_GET_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(details)
+            Ok(details)
         }
         pub const SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
         #[derive(Deserialize)]
@@ -3120,21 +3074,18 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_list_subscribers_result(
             value: &::std::vec::Vec<crate::Id>,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_subscription_list_subscribers_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<crate::Id>,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<::std::vec::Vec<crate::Id>> {
             let SubscriptionListSubscribersResultArgs { subscriber_ids } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_LIST_SUBSCRIBERS_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(subscriber_ids)
+            Ok(subscriber_ids)
         }
         pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
         #[derive(Deserialize)]
@@ -3150,18 +3101,18 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_count_subscribers_result(
             value: &u64,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            crate::Payload::encode_args(serializer, &(value,))
+            serializer: Serializer,
+        ) -> Encoded {
+            Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_subscription_count_subscribers_result(
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<u64, crate::protocol::PayloadError> {
+            payload: &Payload,
+        ) -> Decoded<u64> {
             let SubscriptionCountSubscribersResultArgs { count } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_COUNT_SUBSCRIBERS_RESULT_ARGS,
             )?;
-            ::core::result::Result::Ok(count)
+            Ok(count)
         }
         pub const SUBSCRIPTION_REMOVE_SUBSCRIBER_ARGS: &[&str] = &[
             "subscription",
@@ -3181,14 +3132,12 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_remove_subscriber_result(
             _: &(),
-            _: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            ::core::result::Result::Ok(crate::Payload::empty())
+            _: Serializer,
+        ) -> Encoded {
+            Ok(Payload::empty())
         }
-        pub fn decode_subscription_remove_subscriber_result(
-            _: &crate::Payload,
-        ) -> ::core::result::Result<(), crate::protocol::PayloadError> {
-            ::core::result::Result::Ok(())
+        pub fn decode_subscription_remove_subscriber_result(_: &Payload) -> Decoded<()> {
+            Ok(())
         }
         pub const SESSION_ON_JOIN_EVENT_ARGS: &[&str] = &["details"];
         #[derive(Deserialize)]
@@ -3198,23 +3147,20 @@ pub mod wamp_meta {
         }
         pub fn encode_session_on_join_event(
             value: &super::SessionOnJoinEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(serializer, &(&value.details,))?;
-            ::core::result::Result::Ok(payload)
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(serializer, &(&value.details,))?;
+            Ok(payload)
         }
         pub fn decode_session_on_join_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SessionOnJoinEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SessionOnJoinEvent> {
             let SessionOnJoinEventArgs { details } = crate::__private::decode_args(
                 payload,
                 SESSION_ON_JOIN_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::SessionOnJoinEvent {
+            Ok(super::SessionOnJoinEvent {
                 details,
             })
         }
@@ -3234,26 +3180,23 @@ pub mod wamp_meta {
         }
         pub fn encode_session_on_leave_event(
             value: &super::SessionOnLeaveEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.authid, &value.authrole),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_session_on_leave_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SessionOnLeaveEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SessionOnLeaveEvent> {
             let SessionOnLeaveEventArgs { session, authid, authrole } = crate::__private::decode_args(
                 payload,
                 SESSION_ON_LEAVE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::SessionOnLeaveEvent {
+            Ok(super::SessionOnLeaveEvent {
                 session,
                 authid,
                 authrole,
@@ -3268,26 +3211,23 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_on_create_event(
             value: &super::RegistrationOnCreateEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.details),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_registration_on_create_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::RegistrationOnCreateEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::RegistrationOnCreateEvent> {
             let RegistrationOnCreateEventArgs { session, details } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_CREATE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::RegistrationOnCreateEvent {
+            Ok(super::RegistrationOnCreateEvent {
                 session,
                 details,
             })
@@ -3304,26 +3244,23 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_on_register_event(
             value: &super::RegistrationOnRegisterEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.registration),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_registration_on_register_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::RegistrationOnRegisterEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::RegistrationOnRegisterEvent> {
             let RegistrationOnRegisterEventArgs { session, registration } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_REGISTER_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::RegistrationOnRegisterEvent {
+            Ok(super::RegistrationOnRegisterEvent {
                 session,
                 registration,
             })
@@ -3340,26 +3277,23 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_on_unregister_event(
             value: &super::RegistrationOnUnregisterEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.registration),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_registration_on_unregister_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::RegistrationOnUnregisterEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::RegistrationOnUnregisterEvent> {
             let RegistrationOnUnregisterEventArgs { session, registration } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_UNREGISTER_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::RegistrationOnUnregisterEvent {
+            Ok(super::RegistrationOnUnregisterEvent {
                 session,
                 registration,
             })
@@ -3376,26 +3310,23 @@ pub mod wamp_meta {
         }
         pub fn encode_registration_on_delete_event(
             value: &super::RegistrationOnDeleteEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.registration),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_registration_on_delete_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::RegistrationOnDeleteEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::RegistrationOnDeleteEvent> {
             let RegistrationOnDeleteEventArgs { session, registration } = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_DELETE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::RegistrationOnDeleteEvent {
+            Ok(super::RegistrationOnDeleteEvent {
                 session,
                 registration,
             })
@@ -3409,26 +3340,23 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_on_create_event(
             value: &super::SubscriptionOnCreateEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.details),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_subscription_on_create_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SubscriptionOnCreateEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SubscriptionOnCreateEvent> {
             let SubscriptionOnCreateEventArgs { session, details } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_CREATE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::SubscriptionOnCreateEvent {
+            Ok(super::SubscriptionOnCreateEvent {
                 session,
                 details,
             })
@@ -3445,26 +3373,23 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_on_subscribe_event(
             value: &super::SubscriptionOnSubscribeEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.subscription),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_subscription_on_subscribe_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SubscriptionOnSubscribeEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SubscriptionOnSubscribeEvent> {
             let SubscriptionOnSubscribeEventArgs { session, subscription } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_SUBSCRIBE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::SubscriptionOnSubscribeEvent {
+            Ok(super::SubscriptionOnSubscribeEvent {
                 session,
                 subscription,
             })
@@ -3481,26 +3406,23 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_on_unsubscribe_event(
             value: &super::SubscriptionOnUnsubscribeEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.subscription),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_subscription_on_unsubscribe_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SubscriptionOnUnsubscribeEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SubscriptionOnUnsubscribeEvent> {
             let SubscriptionOnUnsubscribeEventArgs { session, subscription } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_UNSUBSCRIBE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::SubscriptionOnUnsubscribeEvent {
+            Ok(super::SubscriptionOnUnsubscribeEvent {
                 session,
                 subscription,
             })
@@ -3517,26 +3439,23 @@ pub mod wamp_meta {
         }
         pub fn encode_subscription_on_delete_event(
             value: &super::SubscriptionOnDeleteEvent,
-            serializer: crate::Serializer,
-        ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            let payload = crate::Payload::encode_args(
+            serializer: Serializer,
+        ) -> Encoded {
+            let payload = Payload::encode_args(
                 serializer,
                 &(&value.session, &value.subscription),
             )?;
-            ::core::result::Result::Ok(payload)
+            Ok(payload)
         }
         pub fn decode_subscription_on_delete_event(
             _topic: &str,
-            payload: &crate::Payload,
-        ) -> ::core::result::Result<
-            super::SubscriptionOnDeleteEvent,
-            crate::protocol::PayloadError,
-        > {
+            payload: &Payload,
+        ) -> Decoded<super::SubscriptionOnDeleteEvent> {
             let SubscriptionOnDeleteEventArgs { session, subscription } = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_DELETE_EVENT_ARGS,
             )?;
-            ::core::result::Result::Ok(super::SubscriptionOnDeleteEvent {
+            Ok(super::SubscriptionOnDeleteEvent {
                 session,
                 subscription,
             })
