@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::protocol::{
     id::Id, message::MessageType, uri::Uri, uri::UriKind, DecodeError, EncodeError, Message,
-    Payload,
+    Payload, Value,
 };
 
 /// Lists and dictionaries nested deeper than this are refused when decoding, before any
@@ -246,6 +246,23 @@ impl std::fmt::Display for Serializer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// One encoded value read into WAMP's data model, to be written in another serializer.
+///
+/// serde alone would change some values silently on the way (MessagePack strings with
+/// invalid UTF-8 read as binary, CBOR `undefined` as null, JSON integers beyond 64 bits as
+/// floats) and name others only vaguely (an extension type is "a newtype struct"): a
+/// format-specific scan refuses those first, naming the value. Only the router's
+/// conversion between serializers pays for it; bytes forwarded in their own format are
+/// not scanned.
+pub(crate) fn wamp_value(serializer: Serializer, bytes: &[u8]) -> Result<Value, String> {
+    match serializer {
+        Serializer::Json => json::check_wamp_data(bytes),
+        Serializer::MsgPack => msgpack::check_wamp_data(bytes),
+        Serializer::Cbor => cbor::check_wamp_data(bytes),
+    }?;
+    serializer.decode_checked(bytes).map_err(unwrap_malformed)
 }
 
 /// The byte ranges of a message's elements. No WAMP message has more than 7 elements, so
