@@ -404,3 +404,80 @@ async fn what_the_recipients_serializer_has_a_form_for_converts_unchanged() {
         wamp::Binary(vec![0, 1, 255])
     );
 }
+
+/// The client, reading what a router sends: a payload value it has no form for is an
+/// error for that event or result (naming the value), never a silently different value
+/// and never the end of the session. A fake MessagePack router sends an extension type.
+#[tokio::test]
+async fn the_client_reports_an_unrepresentable_payload_for_that_event_or_result_only() {
+    use wamp::protocol::{Id, Subscribed, Welcome, WelcomeDetails};
+    use wamp::transport::rawsocket::{self, RawSocketConfig};
+    use wamp::transport::TransportKind;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let router = tokio::spawn(async move {
+        let (stream, peer) = listener.accept().await.expect("accept");
+        let mut t = rawsocket::accept(
+            stream,
+            &[Serializer::MsgPack],
+            &RawSocketConfig::default(),
+            TransportKind::RawSocket,
+            Some(peer),
+        )
+        .await
+        .expect("handshake");
+        let Some(Ok(Message::Hello(_))) = t.next().await else {
+            panic!("expected HELLO")
+        };
+        let welcome = Welcome {
+            session: Id::new(77).expect("id"),
+            details: WelcomeDetails::new(),
+        };
+        t.send(welcome.into()).await.expect("welcome");
+        // A frame in MessagePack bytes, read back as a message (its payload stays as is).
+        let raw = |bytes: Vec<u8>| Serializer::MsgPack.decode(bytes.into()).expect("frame");
+        let ext_string_args = [0x92, 0xd4, 0x01, 0x00, 0xa1, 0xff];
+        while let Some(Ok(msg)) = t.next().await {
+            match msg {
+                Message::Subscribe(s) => {
+                    let subscribed = Subscribed {
+                        request: s.request,
+                        subscription: Id::new(5).expect("id"),
+                    };
+                    t.send(subscribed.into()).await.expect("subscribed");
+                    // [EVENT, 5, 1, {}, [ext, "\xff"]], then [EVENT, 5, 2, {}, [7]].
+                    let bad = [&[0x95, 0x24, 0x05, 0x01, 0x80][..], &ext_string_args].concat();
+                    t.send(raw(bad)).await.expect("event");
+                    t.send(raw(vec![0x95, 0x24, 0x05, 0x02, 0x80, 0x91, 0x07]))
+                        .await
+                        .expect("event");
+                }
+                Message::Call(c) => {
+                    // [RESULT, request, {}, [ext, "\xff"]]
+                    let request = c.request.get().to_be_bytes();
+                    let result = [&[0x94, 0x32, 0xcf][..], &request, &[0x80], &ext_string_args].concat();
+                    t.send(raw(result)).await.expect("result");
+                }
+                _ => {}
+            }
+        }
+    });
+    let session = session(&url, Serializer::MsgPack).await;
+    let mut sub = session.subscribe("t").await.expect("subscribe");
+    let bad = next_event(&mut sub).await;
+    let err = bad.payload.args_values().expect_err("no WAMP form");
+    assert!(err.to_string().contains("extension type 1"), "{err}");
+    let err = bad.args::<(String, String)>().expect_err("not strings");
+    assert!(err.to_string().contains("arguments"), "{err}");
+    let good = next_event(&mut sub).await;
+    assert_eq!(good.args::<(u8,)>().expect("args"), (7,));
+    let r = session.call("p").await.expect("the call itself succeeded");
+    let err = r.payload.args_values().expect_err("no WAMP form");
+    assert!(err.to_string().contains("extension type 1"), "{err}");
+    assert!(session.is_connected());
+    drop(session);
+    router.abort();
+}

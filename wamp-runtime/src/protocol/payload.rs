@@ -137,14 +137,22 @@ impl Payload {
         })
     }
 
-    /// The positional arguments as dynamic values.
+    /// The positional arguments as dynamic values. A value WAMP's data model has no form
+    /// for (a MessagePack extension type, a string that is not UTF-8, CBOR `undefined`, ...)
+    /// is an error naming it, never a silently different value.
     pub fn args_values(&self) -> Result<List, PayloadError> {
-        self.args()
+        match read_values(self.args.as_ref(), "arguments")? {
+            Some(Value::List(list)) => Ok(list),
+            _ => self.args(),
+        }
     }
 
-    /// The keyword arguments as dynamic values.
+    /// The keyword arguments as dynamic values (checked like [`Payload::args_values`]).
     pub fn kwargs_values(&self) -> Result<Dict, PayloadError> {
-        self.kwargs()
+        match read_values(self.kwargs.as_ref(), "keyword arguments")? {
+            Some(Value::Dict(dict)) => Ok(dict),
+            _ => self.kwargs(),
+        }
     }
 
     /// How many elements the payload adds to a message: 0, 1 or 2.
@@ -190,7 +198,7 @@ impl Payload {
 
     /// Whether writing the payload with `serializer` only copies bytes: every part is
     /// already encoded in it (or there is no part).
-    pub(crate) fn is_encoded_in(&self, serializer: Serializer) -> bool {
+    pub fn is_encoded_in(&self, serializer: Serializer) -> bool {
         [&self.args, &self.kwargs]
             .into_iter()
             .flatten()
@@ -206,7 +214,7 @@ impl Payload {
     /// router can still refuse the message to its sender or drop one delivery, instead of
     /// failing in the writer of a recipient who did nothing wrong. Parts already in `to`
     /// are shared, not copied.
-    pub(crate) fn convert_to(&self, to: Serializer) -> Result<Payload, ConvertError> {
+    pub fn convert_to(&self, to: Serializer) -> Result<Payload, ConvertError> {
         let convert = |part: &Option<Part>, what: &'static str| -> Result<Option<Part>, ConvertError> {
             let Some(part) = part else {
                 return Ok(None);
@@ -273,6 +281,17 @@ fn approx_value_size(v: &Value) -> usize {
                 .sum::<usize>()
         }
         _ => 9,
+    }
+}
+
+/// An encoded part read as a dynamic value through the data-model checks; `None` for
+/// parts that are not encoded (or absent).
+fn read_values(part: Option<&Part>, what: &'static str) -> Result<Option<Value>, PayloadError> {
+    match part {
+        Some(Part::Encoded(ser, bytes)) => crate::serializer::wamp_value(*ser, bytes)
+            .map(Some)
+            .map_err(|reason| PayloadError { part: what, reason }),
+        _ => Ok(None),
     }
 }
 

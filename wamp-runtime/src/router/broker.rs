@@ -211,7 +211,7 @@ impl Broker {
                 if policy != MatchPolicy::Exact {
                     details = details.with_topic(r.topic.clone());
                 }
-                let payload = match payload_for(&r.payload, to) {
+                let payload = match payload_for(r.payload.clone(), to) {
                     Ok(payload) => payload,
                     Err(e) => {
                         self.counters.dropped(&e);
@@ -546,11 +546,11 @@ impl<'a> Converted<'a> {
 
     /// The payload in `peer`'s serializer, or why it has none.
     fn for_peer(&mut self, peer: &Peer) -> Result<&Payload, &ConvertError> {
-        match self.group(peer) {
-            3 => Ok(self.original),
-            group => self.to[group]
-                .get_or_insert_with(|| payload_for(self.original, peer))
+        match (self.group(peer), peer.serializer) {
+            (group @ 0..=2, Some(to)) => self.to[group]
+                .get_or_insert_with(|| self.original.convert_to(to))
                 .as_ref(),
+            _ => Ok(self.original),
         }
     }
 }

@@ -18,10 +18,10 @@ use crate::protocol::{ConvertError, Payload};
 /// `payload` as `to` should receive it: unchanged (shared bytes) when `to` uses the
 /// payload's own serializer or takes messages rather than bytes (in-memory sessions),
 /// converted otherwise.
-pub(crate) fn payload_for(payload: &Payload, to: &Peer) -> Result<Payload, ConvertError> {
+pub(crate) fn payload_for(payload: Payload, to: &Peer) -> Result<Payload, ConvertError> {
     match to.serializer {
         Some(s) if !payload.is_encoded_in(s) => payload.convert_to(s),
-        _ => Ok(payload.clone()),
+        _ => Ok(payload),
     }
 }
 

@@ -303,7 +303,7 @@ impl Dealer {
             record.input_open = progress_chunk;
             let registration = record.registration;
             if let Some(peer) = sessions.get(&callee) {
-                let payload = match payload_for(&m.payload, peer) {
+                let payload = match payload_for(m.payload, peer) {
                     Ok(payload) => payload,
                     Err(e) => {
                         // The call cannot go on without this chunk: it ends for both.
@@ -374,7 +374,7 @@ impl Dealer {
         }
         // Before anything is recorded: a CALL the callee cannot read is refused to the
         // caller, and the callee never hears of it.
-        let payload = match payload_for(&m.payload, callee) {
+        let payload = match payload_for(m.payload, callee) {
             Ok(payload) => payload,
             Err(e) => {
                 self.counters.refused(&e);
@@ -465,7 +465,7 @@ impl Dealer {
             let Some(caller) = sessions.get(&record.caller) else {
                 return;
             };
-            match payload_for(&m.payload, caller) {
+            match payload_for(m.payload, caller) {
                 Ok(payload) => caller.send(
                     ResultMessage {
                         request: record.request,
@@ -505,7 +505,7 @@ impl Dealer {
         // part is over, and the spec has no message telling a callee its YIELD was refused
         // (an ERROR for a YIELD is not one a client must accept), so only the router's
         // counters and log record it.
-        match payload_for(&m.payload, caller) {
+        match payload_for(m.payload, caller) {
             Ok(payload) => caller.send(
                 ResultMessage {
                     request: record.request,
@@ -545,7 +545,7 @@ impl Dealer {
         };
         // The callee's error, if the caller can read it; otherwise an ERROR of the
         // router's saying why (as for a result).
-        let converted = payload_for(&m.payload, caller).and_then(|payload| {
+        let converted = payload_for(m.payload, caller).and_then(|payload| {
             details_for(&m.details, from, caller)?;
             Ok(payload)
         });
