@@ -7,29 +7,38 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use wamp::{Serializer, Session};
 
+/// Answers the WebSocket upgrade with the JSON subprotocol.
+#[allow(clippy::result_large_err)] // the signature tungstenite's callback has
+fn pick_json(_: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
+    response.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("wamp.2.json"),
+    );
+    Ok(response)
+}
+
 /// A fake JSON router for one connection: reads HELLO, sends `frames` (text), then reads
 /// until the client's close frame and returns its code and the texts the client sent.
-async fn fake_router(frames: Vec<&'static str>) -> (String, tokio::task::JoinHandle<(u16, Vec<String>)>) {
+async fn fake_router(
+    frames: Vec<&'static str>,
+) -> (String, tokio::task::JoinHandle<(u16, Vec<String>)>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("ws://{}", listener.local_addr().expect("addr"));
     let task = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.expect("accept");
-        let pick = |_: &Request, mut response: Response| {
-            response
-                .headers_mut()
-                .insert("sec-websocket-protocol", HeaderValue::from_static("wamp.2.json"));
-            Ok(response)
-        };
-        let mut ws = tokio_tungstenite::accept_hdr_async(stream, pick)
+        let mut ws = tokio_tungstenite::accept_hdr_async(stream, pick_json)
             .await
             .expect("websocket handshake");
         let hello = ws.next().await.expect("open").expect("HELLO");
-        assert!(hello.to_text().expect("text").starts_with("[1,"), "{hello:?}");
+        assert!(
+            hello.to_text().expect("text").starts_with("[1,"),
+            "{hello:?}"
+        );
         for frame in frames {
             ws.send(Ws::text(frame)).await.expect("send");
         }
@@ -73,7 +82,9 @@ async fn an_undecodable_message_in_the_session_is_1007() {
         let (code, texts) = router.await.expect("router");
         assert_eq!(code, 1007, "{garbage}: {texts:?}");
         assert!(
-            texts.iter().any(|t| t.contains("wamp.error.protocol_violation")),
+            texts
+                .iter()
+                .any(|t| t.contains("wamp.error.protocol_violation")),
             "an ABORT first: {texts:?}"
         );
     }

@@ -71,7 +71,10 @@ async fn next_event(sub: &mut Subscription) -> wamp::client::Event {
 /// No event arrives within a short while.
 async fn no_event(sub: &mut Subscription) {
     if let Ok(ev) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
-        panic!("expected no event, got {:?}", ev.map(|e| e.map(|e| e.payload)));
+        panic!(
+            "expected no event, got {:?}",
+            ev.map(|e| e.map(|e| e.payload))
+        );
     }
 }
 
@@ -93,7 +96,11 @@ async fn nan_from_a_msgpack_caller_is_refused_and_the_json_callee_stays() {
             "{why}"
         );
     }
-    assert_eq!(invoked.load(Ordering::SeqCst), 0, "the callee never saw them");
+    assert_eq!(
+        invoked.load(Ordering::SeqCst),
+        0,
+        "the callee never saw them"
+    );
     assert_eq!(router.stats().unrepresentable_refused, 3);
     // The callee is still there and still answers.
     let r = caller.call("echo").args(&(1.5,)).await.expect("echo");
@@ -126,12 +133,22 @@ async fn a_result_or_error_the_caller_cannot_represent_is_an_invalid_argument_er
     assert!(why.contains("not a finite number"), "{why}");
     assert_eq!(router.stats().unrepresentable_refused, 2);
     // Both stay joined; a MessagePack caller gets the very same answers.
-    let r = caller.call("echo").args(&("still here",)).await.expect("echo");
+    let r = caller
+        .call("echo")
+        .args(&("still here",))
+        .await
+        .expect("echo");
     assert_eq!(r.args::<(String,)>().expect("args").0, "still here");
     let binary_caller = session(&ws, Serializer::MsgPack).await;
-    let r = binary_caller.call("nan").await.expect("NaN is fine in MessagePack");
+    let r = binary_caller
+        .call("nan")
+        .await
+        .expect("NaN is fine in MessagePack");
     assert!(r.args::<(f64,)>().expect("args").0.is_nan());
-    let err = binary_caller.call("fail").await.expect_err("the callee's error");
+    let err = binary_caller
+        .call("fail")
+        .await
+        .expect_err("the callee's error");
     let wamp = err.wamp().expect("an ERROR");
     assert!(wamp.is("app.failed"), "{err}");
     assert!(callee.is_connected() && caller.is_connected());
@@ -167,10 +184,19 @@ async fn an_event_one_subscriber_cannot_represent_is_dropped_for_that_one_only()
     publisher.publish("lone").args(&(3.5,)).await.expect("sent");
     // The JSON subscribers' next events are the representable ones.
     for sub in [&mut sub_a, &mut sub_b] {
-        assert_eq!(next_event(sub).await.args::<(f64,)>().expect("args"), (2.5,));
+        assert_eq!(
+            next_event(sub).await.args::<(f64,)>().expect("args"),
+            (2.5,)
+        );
     }
-    assert_eq!(next_event(&mut lone).await.args::<(f64,)>().expect("args"), (3.5,));
-    assert_eq!(next_event(&mut sub_m).await.args::<(f64,)>().expect("args"), (2.5,));
+    assert_eq!(
+        next_event(&mut lone).await.args::<(f64,)>().expect("args"),
+        (3.5,)
+    );
+    assert_eq!(
+        next_event(&mut sub_m).await.args::<(f64,)>().expect("args"),
+        (2.5,)
+    );
     assert_eq!(router.stats().unrepresentable_dropped, 3);
     assert_eq!(router.stats().unrepresentable_refused, 0);
     assert!(json_a.is_connected() && json_b.is_connected() && binary.is_connected());
@@ -270,10 +296,16 @@ impl RawCaller {
                 b"]]",
             ]
             .concat(),
-            Serializer::MsgPack => [&[0x95, 48, request, 0x80, 0xa4][..], b"echo", &[0x91], arg].concat(),
-            Serializer::Cbor => {
-                [&[0x85, 0x18, 48, 0x18, request, 0xa0, 0x64][..], b"echo", &[0x81], arg].concat()
+            Serializer::MsgPack => {
+                [&[0x95, 48, request, 0x80, 0xa4][..], b"echo", &[0x91], arg].concat()
             }
+            Serializer::Cbor => [
+                &[0x85, 0x18, 48, 0x18, request, 0xa0, 0x64][..],
+                b"echo",
+                &[0x81],
+                arg,
+            ]
+            .concat(),
         };
         self.ask(frame).await
     }
@@ -328,20 +360,52 @@ async fn values_without_a_form_in_the_callees_serializer_are_refused_naming_the_
         (Serializer::Json, b"18446744073709551616", "64-bit range"),
         (Serializer::Json, b"-9223372036854775809", "64-bit range"),
         (Serializer::MsgPack, &[0xd4, 0x01, 0x00], "extension type 1"),
-        (Serializer::MsgPack, &[0xc7, 0x01, 0xfe, 0x00], "extension type -2"),
-        (Serializer::MsgPack, &[0x81, 0x01, 0x01], "not a string (an integer)"),
-        (Serializer::MsgPack, &[0x81, 0xc0, 0x01], "not a string (nil)"),
-        (Serializer::MsgPack, &[0xa1, 0xff], "string that is not valid UTF-8"),
-        (Serializer::MsgPack, &[0x81, 0xa1, 0xff, 0x01], "key that is not valid UTF-8"),
-        (Serializer::MsgPack, &[0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0], "not a finite number"),
+        (
+            Serializer::MsgPack,
+            &[0xc7, 0x01, 0xfe, 0x00],
+            "extension type -2",
+        ),
+        (
+            Serializer::MsgPack,
+            &[0x81, 0x01, 0x01],
+            "not a string (an integer)",
+        ),
+        (
+            Serializer::MsgPack,
+            &[0x81, 0xc0, 0x01],
+            "not a string (nil)",
+        ),
+        (
+            Serializer::MsgPack,
+            &[0xa1, 0xff],
+            "string that is not valid UTF-8",
+        ),
+        (
+            Serializer::MsgPack,
+            &[0x81, 0xa1, 0xff, 0x01],
+            "key that is not valid UTF-8",
+        ),
+        (
+            Serializer::MsgPack,
+            &[0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0],
+            "not a finite number",
+        ),
         (Serializer::MsgPack, &[0xa2, 0x00, b'x'], "U+0000"),
         (Serializer::Cbor, &[0xc1, 0x01], "CBOR tag 1"),
         (Serializer::Cbor, &[0xf7], "undefined"),
         (Serializer::Cbor, &[0xe0], "simple value 0"),
         (Serializer::Cbor, &[0xa1, 0x01, 0x01], "not text"),
         (Serializer::Cbor, &[0x61, 0xff], "not valid UTF-8"),
-        (Serializer::Cbor, &[0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "64-bit range"),
-        (Serializer::Cbor, &[0xc2, 0x49, 1, 0, 0, 0, 0, 0, 0, 0, 0], "64-bit range"),
+        (
+            Serializer::Cbor,
+            &[0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            "64-bit range",
+        ),
+        (
+            Serializer::Cbor,
+            &[0xc2, 0x49, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+            "64-bit range",
+        ),
         (Serializer::Cbor, &[0xf9, 0x7c, 0x00], "not a finite number"),
     ];
     for sender in Serializer::ALL {
@@ -355,7 +419,10 @@ async fn values_without_a_form_in_the_callees_serializer_are_refused_naming_the_
         for (i, (_, arg, names)) in cases.iter().filter(|c| c.0 == sender).enumerate() {
             let answer = caller.call_echo(i as u8 + 1, arg).await;
             let (uri, why) = call_error(&answer);
-            assert_eq!(uri, "wamp.error.invalid_argument", "{sender} {arg:?}: {why}");
+            assert_eq!(
+                uri, "wamp.error.invalid_argument",
+                "{sender} {arg:?}: {why}"
+            );
             assert!(
                 why.contains(names) && why.contains(callee_ser.name()),
                 "{sender} {arg:?}: {why:?} should name {names:?}"
@@ -458,7 +525,8 @@ async fn the_client_reports_an_unrepresentable_payload_for_that_event_or_result_
                 Message::Call(c) => {
                     // [RESULT, request, {}, [ext, "\xff"]]
                     let request = c.request.get().to_be_bytes();
-                    let result = [&[0x94, 0x32, 0xcf][..], &request, &[0x80], &ext_string_args].concat();
+                    let result =
+                        [&[0x94, 0x32, 0xcf][..], &request, &[0x80], &ext_string_args].concat();
                     t.send(raw(result)).await.expect("result");
                 }
                 _ => {}

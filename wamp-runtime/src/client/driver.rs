@@ -655,8 +655,12 @@ impl Driver {
                     "unexpected {} message in an established session",
                     other.message_type()
                 );
-                self.abort("wamp.error.protocol_violation", &reason, CloseReason::ProtocolError)
-                    .await;
+                self.abort(
+                    "wamp.error.protocol_violation",
+                    &reason,
+                    CloseReason::ProtocolError,
+                )
+                .await;
                 return Some(Exit::Closed(reason));
             }
         }

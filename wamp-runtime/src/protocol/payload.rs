@@ -215,24 +215,25 @@ impl Payload {
     /// failing in the writer of a recipient who did nothing wrong. Parts already in `to`
     /// are shared, not copied.
     pub fn convert_to(&self, to: Serializer) -> Result<Payload, ConvertError> {
-        let convert = |part: &Option<Part>, what: &'static str| -> Result<Option<Part>, ConvertError> {
-            let Some(part) = part else {
-                return Ok(None);
+        let convert =
+            |part: &Option<Part>, what: &'static str| -> Result<Option<Part>, ConvertError> {
+                let Some(part) = part else {
+                    return Ok(None);
+                };
+                let bytes = match part {
+                    Part::Encoded(s, _) if *s == to => return Ok(Some(part.clone())),
+                    Part::Encoded(from, bytes) => {
+                        let value = crate::serializer::wamp_value(*from, bytes)
+                            .map_err(|reason| ConvertError::new(what, *from, to, reason))?;
+                        to.encode_value_bytes(&value, what)
+                            .map_err(|e| ConvertError::new(what, *from, to, encode_reason(e)))?
+                    }
+                    Part::Value(v) => to
+                        .encode_value_bytes(v, what)
+                        .map_err(|e| ConvertError::new(what, to, to, encode_reason(e)))?,
+                };
+                Ok(Some(Part::Encoded(to, bytes)))
             };
-            let bytes = match part {
-                Part::Encoded(s, _) if *s == to => return Ok(Some(part.clone())),
-                Part::Encoded(from, bytes) => {
-                    let value = crate::serializer::wamp_value(*from, bytes)
-                        .map_err(|reason| ConvertError::new(what, *from, to, reason))?;
-                    to.encode_value_bytes(&value, what)
-                        .map_err(|e| ConvertError::new(what, *from, to, encode_reason(e)))?
-                }
-                Part::Value(v) => to
-                    .encode_value_bytes(v, what)
-                    .map_err(|e| ConvertError::new(what, to, to, encode_reason(e)))?,
-            };
-            Ok(Some(Part::Encoded(to, bytes)))
-        };
         Ok(Payload {
             args: convert(&self.args, "arguments")?,
             kwargs: convert(&self.kwargs, "keyword arguments")?,

@@ -456,8 +456,9 @@ impl SessionIo {
                             Some(serializer) => match shared.frame(serializer) {
                                 Some(frame) => t.start_send_frame(frame.clone()),
                                 None => {
-                                    self.counters
-                                        .dropped(&format_args!("an event with no {serializer} form"));
+                                    self.counters.dropped(&format_args!(
+                                        "an event with no {serializer} form"
+                                    ));
                                     Ok(())
                                 }
                             },

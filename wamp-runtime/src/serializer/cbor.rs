@@ -241,7 +241,9 @@ pub(super) fn check_wamp_data(bytes: &[u8]) -> Result<(), String> {
             (7, Some(20..=22)) if h.len == 1 => None,
             (7, _) if matches!(h.len, 3 | 5 | 9) => None,
             (7, Some(23)) if h.len == 1 => {
-                return Err("CBOR undefined has no form in WAMP's data model (it is not null)".into())
+                return Err(
+                    "CBOR undefined has no form in WAMP's data model (it is not null)".into(),
+                )
             }
             (7, simple) => {
                 return Err(format!(
@@ -252,11 +254,7 @@ pub(super) fn check_wamp_data(bytes: &[u8]) -> Result<(), String> {
             _ => return Err("invalid CBOR head".into()),
         };
         if let Some((left, map)) = child {
-            open.push(Open {
-                left,
-                map,
-                seen: 0,
-            });
+            open.push(Open { left, map, seen: 0 });
         }
     }
     Ok(())

@@ -603,10 +603,16 @@ mod tests {
     fn wamp_data_scans_tell_keys_from_values_at_every_depth() {
         // Valid nested data in every format: dictionaries inside lists inside dictionaries.
         let mut inner = crate::protocol::Dict::new();
-        inner.insert("c".into(), Value::List(vec![Value::from(1), Value::from("x")]));
+        inner.insert(
+            "c".into(),
+            Value::List(vec![Value::from(1), Value::from("x")]),
+        );
         inner.insert("d".into(), Value::Binary(vec![0, 1]));
         let mut outer = crate::protocol::Dict::new();
-        outer.insert("a".into(), Value::List(vec![Value::Dict(inner.clone()), Value::Null]));
+        outer.insert(
+            "a".into(),
+            Value::List(vec![Value::Dict(inner.clone()), Value::Null]),
+        );
         outer.insert("b".into(), Value::Dict(inner));
         let value = Value::List(vec![Value::Dict(outer), Value::from(2.5)]);
         for ser in Serializer::ALL {
@@ -618,24 +624,54 @@ mod tests {
             assert!(why.contains(names), "{ser} {bytes:02x?}: {why}");
         };
         // MessagePack {"a": [{1: 2}]}, {"a": 1, "b": {"c": ext}}; a value that is a map.
-        refused(Serializer::MsgPack, &[0x81, 0xa1, b'a', 0x91, 0x81, 0x01, 0x02], "not a string");
         refused(
             Serializer::MsgPack,
-            &[0x82, 0xa1, b'a', 0x01, 0xa1, b'b', 0x81, 0xa1, b'c', 0xd4, 0x05, 0x00],
+            &[0x81, 0xa1, b'a', 0x91, 0x81, 0x01, 0x02],
+            "not a string",
+        );
+        refused(
+            Serializer::MsgPack,
+            &[
+                0x82, 0xa1, b'a', 0x01, 0xa1, b'b', 0x81, 0xa1, b'c', 0xd4, 0x05, 0x00,
+            ],
             "extension type 5",
         );
-        refused(Serializer::MsgPack, &[0x81, 0x80, 0x01], "not a string (a dictionary)");
-        assert!(wamp_value(Serializer::MsgPack, &[0x81, 0xa1, b'a', 0x81, 0xa1, b'b', 0x80]).is_ok());
+        refused(
+            Serializer::MsgPack,
+            &[0x81, 0x80, 0x01],
+            "not a string (a dictionary)",
+        );
+        assert!(wamp_value(
+            Serializer::MsgPack,
+            &[0x81, 0xa1, b'a', 0x81, 0xa1, b'b', 0x80]
+        )
+        .is_ok());
         // CBOR indefinite map {_ "a": 1, 2: 3}, {_ "a": {_ "b": 1}} (fine), indefinite
         // text as a key (fine), a tag inside a list.
-        refused(Serializer::Cbor, &[0xbf, 0x61, b'a', 0x01, 0x02, 0x03, 0xff], "not text");
-        assert!(wamp_value(Serializer::Cbor, &[0xbf, 0x61, b'a', 0xbf, 0x61, b'b', 0x01, 0xff, 0xff]).is_ok());
+        refused(
+            Serializer::Cbor,
+            &[0xbf, 0x61, b'a', 0x01, 0x02, 0x03, 0xff],
+            "not text",
+        );
+        assert!(wamp_value(
+            Serializer::Cbor,
+            &[0xbf, 0x61, b'a', 0xbf, 0x61, b'b', 0x01, 0xff, 0xff]
+        )
+        .is_ok());
         assert!(wamp_value(Serializer::Cbor, &[0xa1, 0x7f, 0x61, b'a', 0xff, 0x01]).is_ok());
-        refused(Serializer::Cbor, &[0x82, 0x01, 0xd8, 0x20, 0x61, b'u'], "CBOR tag 32");
+        refused(
+            Serializer::Cbor,
+            &[0x82, 0x01, 0xd8, 0x20, 0x61, b'u'],
+            "CBOR tag 32",
+        );
         // JSON: a 20-digit integer inside a string is text, outside it is refused.
         assert!(wamp_value(Serializer::Json, br#"["18446744073709551616"]"#).is_ok());
         assert!(wamp_value(Serializer::Json, br#"[1.8446744073709551616e19]"#).is_ok());
-        refused(Serializer::Json, br#"{"k\\":[18446744073709551616]}"#, "64-bit range");
+        refused(
+            Serializer::Json,
+            br#"{"k\\":[18446744073709551616]}"#,
+            "64-bit range",
+        );
     }
 
     #[test]
