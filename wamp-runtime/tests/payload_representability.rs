@@ -549,3 +549,67 @@ async fn the_client_reports_an_unrepresentable_payload_for_that_event_or_result_
     drop(session);
     router.abort();
 }
+
+/// A progressive result the caller cannot represent ends the call: the caller gets the
+/// ERROR, and the callee, still producing results, is interrupted (it announced call
+/// canceling) instead of working on for nobody.
+#[tokio::test]
+async fn a_progressive_result_the_caller_cannot_represent_ends_the_call_at_both_ends() {
+    use wamp::client::Progressive;
+
+    struct Guard(Arc<AtomicUsize>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (router, ws, rs) = router().await;
+    let callee = session(&rs, Serializer::MsgPack).await;
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let (d, f) = (dropped.clone(), finished.clone());
+    let _reg = callee
+        .register("count", move |inv| {
+            let (guard, finished) = (Guard(d.clone()), f.clone());
+            async move {
+                inv.progress(inv.result(&(1.0,))?);
+                inv.progress(inv.result(&(f64::NAN,))?);
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                finished.fetch_add(1, Ordering::SeqCst);
+                drop(guard);
+                inv.result(&(3.0,))
+            }
+        })
+        .await
+        .expect("register");
+    let caller = session(&ws, Serializer::Json).await;
+    let items: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(10),
+        caller.call("count").progressive().collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the call ends in time");
+    let [first, second] = &items[..] else {
+        panic!("one progressive result, then the error: {items:?}");
+    };
+    let Ok(Progressive::Progress(r)) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(r.args::<(f64,)>().expect("args"), (1.0,));
+    let err = second.as_ref().expect_err("the NaN result");
+    assert!(invalid_argument(err).contains("not a finite number"));
+    for _ in 0..100 {
+        if dropped.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the callee's handler was interrupted"
+    );
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    assert_eq!(router.stats().unrepresentable_refused, 1);
+    assert!(callee.is_connected() && caller.is_connected());
+}
