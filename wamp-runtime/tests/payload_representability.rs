@@ -216,6 +216,7 @@ async fn an_acknowledged_publication_nobody_can_represent_is_refused() {
         .expect_err("refused");
     let why = invalid_argument(&err);
     assert!(why.contains("no subscriber can receive"), "{why}");
+
     // Unacknowledged: nobody to tell, the drop is counted.
     publisher
         .publish("t")
@@ -612,4 +613,59 @@ async fn a_progressive_result_the_caller_cannot_represent_ends_the_call_at_both_
     assert_eq!(finished.load(Ordering::SeqCst), 0);
     assert_eq!(router.stats().unrepresentable_refused, 1);
     assert!(callee.is_connected() && caller.is_connected());
+}
+
+/// Retained events: one refused to its publisher is not kept; one kept (published when
+/// nobody was subscribed) reaches a late subscriber that can represent it and is dropped,
+/// counted, for one that cannot.
+#[tokio::test]
+async fn retained_events_follow_the_same_rules() {
+    let (router, ws, rs) = router().await;
+    let publisher = session(&rs, Serializer::Cbor).await;
+    let json = session(&ws, Serializer::Json).await;
+    let _early = json.subscribe("refused").await.expect("subscribe");
+    publisher
+        .publish("refused")
+        .args(&(f64::NAN,))
+        .retain(true)
+        .acknowledge(true)
+        .await
+        .expect_err("nobody subscribed can represent it");
+    publisher
+        .publish("kept")
+        .args(&(f64::NAN,))
+        .retain(true)
+        .acknowledge(true)
+        .await
+        .expect("nobody to refuse it");
+    let binary = session(&ws, Serializer::MsgPack).await;
+    let mut none = binary
+        .subscribe("refused")
+        .get_retained(true)
+        .await
+        .expect("subscribe");
+    let mut kept = binary
+        .subscribe("kept")
+        .get_retained(true)
+        .await
+        .expect("subscribe");
+    assert!(next_event(&mut kept)
+        .await
+        .args::<(f64,)>()
+        .expect("args")
+        .0
+        .is_nan());
+    no_event(&mut none).await;
+    let mut dropped = json
+        .subscribe("kept")
+        .get_retained(true)
+        .await
+        .expect("subscribe");
+    no_event(&mut dropped).await;
+    let stats = router.stats();
+    assert_eq!(
+        (stats.unrepresentable_refused, stats.unrepresentable_dropped),
+        (1, 2)
+    );
+    assert!(json.is_connected() && binary.is_connected());
 }

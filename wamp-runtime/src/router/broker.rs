@@ -493,7 +493,9 @@ impl Broker {
                 }
             }
         }
-        if opts.retain().unwrap_or(false) {
+        let refused = dropped.filter(|_| delivered == 0);
+        // A publication refused to its publisher is not kept for later subscribers either.
+        if opts.retain().unwrap_or(false) && refused.is_none() {
             self.retained.insert(
                 topic.to_owned(),
                 Retained {
@@ -507,7 +509,7 @@ impl Broker {
         }
         Delivery {
             publication,
-            refused: dropped.filter(|_| delivered == 0),
+            refused,
         }
     }
 }
