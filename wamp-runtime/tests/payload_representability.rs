@@ -669,3 +669,80 @@ async fn retained_events_follow_the_same_rules() {
     );
     assert!(json.is_connected() && binary.is_connected());
 }
+
+/// A chunk of a progressive call invocation the callee cannot represent ends the call: the
+/// caller gets the ERROR, the callee (waiting for more input) is interrupted.
+#[tokio::test]
+async fn an_input_chunk_the_callee_cannot_represent_ends_the_call_at_both_ends() {
+    struct Guard(Arc<AtomicUsize>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (router, ws, rs) = router().await;
+    let callee = session(&ws, Serializer::Json).await;
+    let (chunks, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (c, d) = (chunks.clone(), dropped.clone());
+    let _reg = callee
+        .register("sum.stream", move |inv| {
+            let (chunks, guard) = (c.clone(), Guard(d.clone()));
+            async move {
+                while inv.next_chunk().await.is_some() {
+                    chunks.fetch_add(1, Ordering::SeqCst);
+                }
+                // Input ended without the router saying why: not expected here.
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(guard);
+                inv.result(&())
+            }
+        })
+        .await
+        .expect("register");
+    let caller = session(&rs, Serializer::Cbor).await;
+    let call = caller
+        .call("sum.stream")
+        .args(&(1,))
+        .stream_input()
+        .expect("supported by our router");
+    call.send(call.encode(&(2.0,)).expect("encode"))
+        .expect("chunk");
+    // The callee's handler runs and has the first chunk before the bad one comes.
+    for _ in 0..250 {
+        if chunks.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    call.send(call.encode(&(f64::NAN,)).expect("encode"))
+        .expect("chunk");
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        call.finish(wamp::Payload::encode_args(Serializer::Cbor, &(3,)).expect("encode")),
+    )
+    .await
+    .expect("the call ends in time")
+    .expect_err("refused");
+    assert!(
+        invalid_argument(&err).contains("not a finite number"),
+        "{err}"
+    );
+    for _ in 0..100 {
+        if dropped.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the callee was interrupted"
+    );
+    assert_eq!(
+        chunks.load(Ordering::SeqCst),
+        1,
+        "it saw the first chunk only"
+    );
+    assert_eq!(router.stats().unrepresentable_refused, 1);
+    assert!(callee.is_connected() && caller.is_connected());
+}
