@@ -30,7 +30,7 @@ use super::types::{CallResult, EndReason, ProgressSink, SessionState};
 use crate::protocol::id::OwnIdMap;
 use crate::protocol::*;
 use crate::serializer::Serializer;
-use crate::transport::{TransportError, TransportReader};
+use crate::transport::{CloseReason, TransportError, TransportReader};
 
 /// The channels and shared state a driver works with.
 pub(crate) struct Links {
@@ -64,6 +64,9 @@ pub(crate) struct Driver {
     registrations: Registrations,
     invocations: Invocations,
     leaving: Option<UnitReply>,
+    /// What the WebSocket close frame says when this side ends the connection: 1007 after
+    /// a message that does not decode, 1002 after one that breaks the protocol.
+    close_reason: CloseReason,
 }
 
 /// Why the connection ended.
@@ -106,6 +109,7 @@ impl Driver {
             registrations: Registrations::default(),
             invocations: Invocations::default(),
             leaving: None,
+            close_reason: CloseReason::Normal,
         }
     }
 
@@ -138,7 +142,7 @@ impl Driver {
         // (they would write it themselves), so failing what is in there fails them all.
         let writer = self.take_writer().await;
         self.end(&reason);
-        close(writer).await;
+        close(writer, self.close_reason).await;
         if let Some(reply) = self.leaving.take() {
             let _ = reply.send(match exit {
                 Exit::Left => Ok(()),
@@ -310,7 +314,7 @@ impl Driver {
                     }
                     Some(Err(TransportError::Decode(e))) => {
                         let reason = format!("the router sent an invalid message: {e}");
-                        self.abort("wamp.error.protocol_violation", &reason).await;
+                        self.abort("wamp.error.protocol_violation", &reason, CloseReason::InvalidPayload).await;
                         return Exit::Closed(reason);
                     }
                     Some(Err(e)) => return Exit::Lost(format!("connection lost: {e}")),
@@ -362,7 +366,9 @@ impl Driver {
             .await;
     }
 
-    async fn abort(&mut self, reason: &'static str, message: &str) {
+    /// Sends ABORT; the connection then closes with `close`.
+    async fn abort(&mut self, reason: &'static str, message: &str, close: CloseReason) {
+        self.close_reason = close;
         let msg = Abort {
             details: CloseDetails::new().with_message(message.to_owned()),
             reason: Uri::from_static(reason),
@@ -397,7 +403,7 @@ impl Driver {
     /// Closes the write half (the connection is over or lost).
     async fn close_writer(&mut self) {
         let writer = self.take_writer().await;
-        close(writer).await;
+        close(writer, CloseReason::Normal).await;
     }
 
     /// Takes the write half away from callers (they then hand their calls to the driver,
@@ -649,7 +655,12 @@ impl Driver {
                     "unexpected {} message in an established session",
                     other.message_type()
                 );
-                self.abort("wamp.error.protocol_violation", &reason).await;
+                self.abort(
+                    "wamp.error.protocol_violation",
+                    &reason,
+                    CloseReason::ProtocolError,
+                )
+                .await;
                 return Some(Exit::Closed(reason));
             }
         }
@@ -718,8 +729,9 @@ impl Driver {
 }
 
 /// Closes a write half taken with [`Driver::take_writer`].
-async fn close(writer: Option<Writer>) {
+async fn close(writer: Option<Writer>, reason: CloseReason) {
     if let Some(mut writer) = writer {
+        writer.set_close_reason(reason);
         let _ = writer.close().await;
     }
 }

@@ -5,7 +5,7 @@ use futures_util::{SinkExt, StreamExt};
 use super::error::Error;
 use crate::auth::{cra, scram, AuthError, Credentials};
 use crate::protocol::*;
-use crate::transport::Transport;
+use crate::transport::{CloseReason, Transport, TransportError};
 
 /// The roles and features this client announces: only what it really implements.
 pub(crate) fn client_roles() -> Dict {
@@ -102,6 +102,10 @@ pub(crate) async fn join(
     loop {
         let msg = match transport.next().await {
             Some(Ok(m)) => m,
+            Some(Err(e @ TransportError::Decode(_))) => {
+                close_with(transport, e.close_reason()).await;
+                return Err(e.into());
+            }
             Some(Err(e)) => return Err(e.into()),
             None => {
                 return Err(Error::NotConnected(Some(
@@ -154,6 +158,7 @@ pub(crate) async fn join(
                 transport.send(reply.into()).await?;
             }
             other => {
+                close_with(transport, CloseReason::ProtocolError).await;
                 return Err(Error::Protocol(format!(
                     "expected WELCOME, ABORT or CHALLENGE, got {}",
                     other.message_type()
@@ -161,6 +166,13 @@ pub(crate) async fn join(
             }
         }
     }
+}
+
+/// Closes a connection whose router broke the protocol during the handshake, saying so in
+/// the WebSocket close frame (bounded in time: the router may not read any more).
+async fn close_with(transport: &mut Transport, reason: CloseReason) {
+    transport.set_close_reason(reason);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), transport.close()).await;
 }
 
 /// What the client must remember between HELLO and WELCOME for WAMP-SCRAM.

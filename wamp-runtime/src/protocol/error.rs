@@ -82,3 +82,35 @@ pub struct PayloadError {
     /// What the deserializer said.
     pub reason: String,
 }
+
+/// Why a payload has no form in another serializer: the router refuses such a message to
+/// its sender (`wamp.error.invalid_argument` with this text) or drops the one delivery
+/// that would need it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{part} in {from} cannot be represented in {to}: {reason}")]
+pub struct ConvertError {
+    /// `"arguments"` or `"keyword arguments"`.
+    pub part: &'static str,
+    /// The serializer the payload is in.
+    pub from: crate::serializer::Serializer,
+    /// The serializer it has no form in.
+    pub to: crate::serializer::Serializer,
+    /// Which value, and why.
+    pub reason: String,
+}
+
+impl ConvertError {
+    pub(crate) fn new(
+        part: &'static str,
+        from: crate::serializer::Serializer,
+        to: crate::serializer::Serializer,
+        reason: String,
+    ) -> Self {
+        ConvertError {
+            part,
+            from,
+            to,
+            reason,
+        }
+    }
+}

@@ -8,7 +8,7 @@ pub mod payload;
 pub mod uri;
 pub mod value;
 
-pub use error::{DecodeError, EncodeError, PayloadError};
+pub use error::{ConvertError, DecodeError, EncodeError, PayloadError};
 pub use id::{Id, IdSequence};
 pub use message::*;
 pub use options::{

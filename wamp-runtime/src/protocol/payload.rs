@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::error::{EncodeError, PayloadError};
+use super::error::{ConvertError, EncodeError, PayloadError};
 use super::value::{Dict, List, Value};
 use crate::serializer::Serializer;
 
@@ -137,14 +137,22 @@ impl Payload {
         })
     }
 
-    /// The positional arguments as dynamic values.
+    /// The positional arguments as dynamic values. A value WAMP's data model has no form
+    /// for (a MessagePack extension type, a string that is not UTF-8, CBOR `undefined`, ...)
+    /// is an error naming it, never a silently different value.
     pub fn args_values(&self) -> Result<List, PayloadError> {
-        self.args()
+        match read_values(self.args.as_ref(), "arguments")? {
+            Some(Value::List(list)) => Ok(list),
+            _ => self.args(),
+        }
     }
 
-    /// The keyword arguments as dynamic values.
+    /// The keyword arguments as dynamic values (checked like [`Payload::args_values`]).
     pub fn kwargs_values(&self) -> Result<Dict, PayloadError> {
-        self.kwargs()
+        match read_values(self.kwargs.as_ref(), "keyword arguments")? {
+            Some(Value::Dict(dict)) => Ok(dict),
+            _ => self.kwargs(),
+        }
     }
 
     /// How many elements the payload adds to a message: 0, 1 or 2.
@@ -188,6 +196,50 @@ impl Payload {
         Ok(())
     }
 
+    /// Whether writing the payload with `serializer` only copies bytes: every part is
+    /// already encoded in it (or there is no part).
+    pub fn is_encoded_in(&self, serializer: Serializer) -> bool {
+        [&self.args, &self.kwargs]
+            .into_iter()
+            .flatten()
+            .all(|part| matches!(part, Part::Encoded(s, _) if *s == serializer))
+    }
+
+    /// The payload with every part encoded in `to`, or why it has no form there.
+    ///
+    /// This is the router's conversion between serializers, done once when a message is
+    /// routed rather than in each recipient's writer: a value the sender's format allows
+    /// but `to` does not (NaN for JSON, a MessagePack extension type, a dictionary key
+    /// that is not a string, a JSON number beyond `f64`, ...) is found here, while the
+    /// router can still refuse the message to its sender or drop one delivery, instead of
+    /// failing in the writer of a recipient who did nothing wrong. Parts already in `to`
+    /// are shared, not copied.
+    pub fn convert_to(&self, to: Serializer) -> Result<Payload, ConvertError> {
+        let convert =
+            |part: &Option<Part>, what: &'static str| -> Result<Option<Part>, ConvertError> {
+                let Some(part) = part else {
+                    return Ok(None);
+                };
+                let bytes = match part {
+                    Part::Encoded(s, _) if *s == to => return Ok(Some(part.clone())),
+                    Part::Encoded(from, bytes) => {
+                        let value = crate::serializer::wamp_value(*from, bytes)
+                            .map_err(|reason| ConvertError::new(what, *from, to, reason))?;
+                        to.encode_value_bytes(&value, what)
+                            .map_err(|e| ConvertError::new(what, *from, to, encode_reason(e)))?
+                    }
+                    Part::Value(v) => to
+                        .encode_value_bytes(v, what)
+                        .map_err(|e| ConvertError::new(what, to, to, encode_reason(e)))?,
+                };
+                Ok(Some(Part::Encoded(to, bytes)))
+            };
+        Ok(Payload {
+            args: convert(&self.args, "arguments")?,
+            kwargs: convert(&self.kwargs, "keyword arguments")?,
+        })
+    }
+
     /// The payload converted to dynamic values, for comparisons and debugging.
     fn to_values(&self) -> Result<(Option<Value>, Option<Value>), PayloadError> {
         let conv = |p: &Option<Part>, what| p.as_ref().map(|p| part_value(p, what)).transpose();
@@ -195,6 +247,14 @@ impl Payload {
             conv(&self.args, "arguments")?,
             conv(&self.kwargs, "keyword arguments")?,
         ))
+    }
+}
+
+/// What the serializer said, without the "cannot encode ... as ..." the caller adds itself.
+fn encode_reason(e: EncodeError) -> String {
+    match e {
+        EncodeError::Serialize { reason, .. } => reason,
+        other => other.to_string(),
     }
 }
 
@@ -222,6 +282,17 @@ fn approx_value_size(v: &Value) -> usize {
                 .sum::<usize>()
         }
         _ => 9,
+    }
+}
+
+/// An encoded part read as a dynamic value through the data-model checks; `None` for
+/// parts that are not encoded (or absent).
+fn read_values(part: Option<&Part>, what: &'static str) -> Result<Option<Value>, PayloadError> {
+    match part {
+        Some(Part::Encoded(ser, bytes)) => crate::serializer::wamp_value(*ser, bytes)
+            .map(Some)
+            .map_err(|reason| PayloadError { part: what, reason }),
+        _ => Ok(None),
     }
 }
 

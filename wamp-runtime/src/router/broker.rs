@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::convert::{payload_for, Counters};
 use super::matching::matches;
 use super::peer::{Peer, SharedMessage};
 use crate::protocol::*;
@@ -93,6 +94,9 @@ pub(crate) struct Broker {
     pub(crate) meta: Vec<(&'static str, Payload)>,
     /// Events kept per subscription for the event history (0: none).
     pub(crate) history_limit: usize,
+    /// Deliveries dropped (and publications refused) for a payload a subscriber cannot
+    /// represent.
+    counters: Arc<Counters>,
 }
 
 fn meta_args(args: Vec<Value>) -> Payload {
@@ -125,9 +129,10 @@ pub(crate) fn error(
 
 impl Broker {
     /// A broker keeping `history_limit` events per subscription.
-    pub(crate) fn with_history(history_limit: usize) -> Self {
+    pub(crate) fn with_history(history_limit: usize, counters: Arc<Counters>) -> Self {
         Broker {
             history_limit,
+            counters,
             ..Broker::default()
         }
     }
@@ -206,12 +211,19 @@ impl Broker {
                 if policy != MatchPolicy::Exact {
                     details = details.with_topic(r.topic.clone());
                 }
+                let payload = match payload_for(r.payload.clone(), to) {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        self.counters.dropped(&e);
+                        continue;
+                    }
+                };
                 to.send(
                     Event {
                         subscription,
                         publication: r.publication,
                         details,
-                        payload: r.payload.clone(),
+                        payload,
                     }
                     .into(),
                 );
@@ -330,15 +342,29 @@ impl Broker {
         m: Publish,
         sessions: &HashMap<Id, Arc<Peer>>,
     ) {
-        let publication = self.deliver(Some(from), &m.topic, &m.options, &m.payload, sessions);
+        let outcome = self.deliver(Some(from), &m.topic, &m.options, &m.payload, sessions);
         if m.options.acknowledge().unwrap_or(false) {
-            from.send(
-                Published {
-                    request: m.request,
-                    publication,
+            // Refused only if the event reached nobody because nobody could represent it;
+            // a publication some subscribers received is PUBLISHED (the others' deliveries
+            // are counted as dropped).
+            match outcome.refused {
+                Some(e) => {
+                    self.counters.refused(&e);
+                    from.send(error(
+                        MessageType::Publish,
+                        m.request,
+                        "wamp.error.invalid_argument",
+                        &format!("no subscriber can receive the event: {e}"),
+                    ));
                 }
-                .into(),
-            );
+                None => from.send(
+                    Published {
+                        request: m.request,
+                        publication: outcome.publication,
+                    }
+                    .into(),
+                ),
+            }
         }
     }
 
@@ -360,6 +386,9 @@ impl Broker {
 
     /// Delivers an event to every matching subscriber the options let it reach; retains
     /// it if asked. `publisher` is `None` for events the router publishes itself.
+    ///
+    /// A subscriber whose serializer cannot represent the payload is left out (and
+    /// counted); the payload is converted at most once per serializer.
     pub(crate) fn deliver(
         &mut self,
         publisher: Option<&Peer>,
@@ -367,7 +396,7 @@ impl Broker {
         opts: &PublishOptions,
         payload: &Payload,
         sessions: &HashMap<Id, Arc<Peer>>,
-    ) -> Id {
+    ) -> Delivery {
         let publication = Id::random();
         let topic = topic_uri.as_str();
         let from_id = publisher.map(|p| p.id);
@@ -379,19 +408,24 @@ impl Broker {
                 .with_publisher_authid(from.authid.clone())
                 .with_publisher_authrole(from.authrole.clone());
         }
-        let deliver = |sub: &Subscription| {
+        let mut converted = Converted::new(payload);
+        let (mut delivered, mut dropped) = (0usize, None::<ConvertError>);
+        let counters = &self.counters;
+        let mut deliver = |sub: &Subscription| {
             let details = if sub.policy == MatchPolicy::Exact {
                 base.clone()
             } else {
                 base.clone().with_topic(topic_uri.clone())
             };
-            let event: Message = Event {
-                subscription: sub.id,
-                publication,
-                details,
-                payload: payload.clone(),
-            }
-            .into();
+            let event = |payload: &Payload| -> Message {
+                Event {
+                    subscription: sub.id,
+                    publication,
+                    details: details.clone(),
+                    payload: payload.clone(),
+                }
+                .into()
+            };
             let mut receivers = sub
                 .subscribers
                 .iter()
@@ -399,15 +433,40 @@ impl Broker {
                 .filter(|peer| audience.admits(peer));
             if sub.subscribers.len() == 1 {
                 if let Some(peer) = receivers.next() {
-                    peer.send(event);
+                    match converted.for_peer(peer) {
+                        Ok(payload) => {
+                            peer.send(event(payload));
+                            delivered += 1;
+                        }
+                        Err(e) => {
+                            counters.dropped(e);
+                            dropped.get_or_insert_with(|| e.clone());
+                        }
+                    }
                 }
                 return;
             }
-            // Every subscriber of a subscription gets the very same EVENT: it is encoded
-            // once per serializer, and the queues share the bytes.
-            let shared = Arc::new(SharedMessage::new(event));
+            // Every subscriber of a subscription gets the very same EVENT (one per
+            // serializer the payload had to be converted to): it is encoded once per
+            // serializer, and the queues share the bytes.
+            let mut shared: [Option<Arc<SharedMessage>>; 4] = Default::default();
             for peer in receivers {
-                peer.send_shared(shared.clone());
+                let group = converted.group(peer);
+                let message = match &shared[group] {
+                    Some(message) => message.clone(),
+                    None => match converted.for_peer(peer) {
+                        Ok(payload) => shared[group]
+                            .insert(Arc::new(SharedMessage::new(event(payload))))
+                            .clone(),
+                        Err(e) => {
+                            counters.dropped(e);
+                            dropped.get_or_insert_with(|| e.clone());
+                            continue;
+                        }
+                    },
+                };
+                peer.send_shared(message);
+                delivered += 1;
             }
         };
         let mut matched: Vec<Id> = self.exact.get(topic).copied().into_iter().collect();
@@ -434,7 +493,9 @@ impl Broker {
                 }
             }
         }
-        if opts.retain().unwrap_or(false) {
+        let refused = dropped.filter(|_| delivered == 0);
+        // A publication refused to its publisher is not kept for later subscribers either.
+        if opts.retain().unwrap_or(false) && refused.is_none() {
             self.retained.insert(
                 topic.to_owned(),
                 Retained {
@@ -446,7 +507,53 @@ impl Broker {
                 },
             );
         }
-        publication
+        Delivery {
+            publication,
+            refused,
+        }
+    }
+}
+
+/// What became of a publication.
+pub(crate) struct Delivery {
+    pub(crate) publication: Id,
+    /// Why nobody received it, when every subscriber it was for had a serializer that
+    /// cannot represent its payload.
+    pub(crate) refused: Option<ConvertError>,
+}
+
+/// A publication's payload for each serializer among its recipients, converted at most
+/// once per serializer (and only for the serializers that need it).
+struct Converted<'a> {
+    original: &'a Payload,
+    /// Per serializer (RawSocket serializer ID - 1), once converted.
+    to: [Option<Result<Payload, ConvertError>>; 3],
+}
+
+impl<'a> Converted<'a> {
+    fn new(original: &'a Payload) -> Self {
+        Converted {
+            original,
+            to: Default::default(),
+        }
+    }
+
+    /// Which form of the payload `peer` takes: 0 to 2 a converted one, 3 the original.
+    fn group(&self, peer: &Peer) -> usize {
+        match peer.serializer {
+            Some(s) if !self.original.is_encoded_in(s) => usize::from(s.rawsocket_id() - 1),
+            _ => 3,
+        }
+    }
+
+    /// The payload in `peer`'s serializer, or why it has none.
+    fn for_peer(&mut self, peer: &Peer) -> Result<&Payload, &ConvertError> {
+        match (self.group(peer), peer.serializer) {
+            (group @ 0..=2, Some(to)) => self.to[group]
+                .get_or_insert_with(|| self.original.convert_to(to))
+                .as_ref(),
+            _ => Ok(self.original),
+        }
     }
 }
 

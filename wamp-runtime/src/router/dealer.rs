@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::broker::error;
+use super::convert::{payload_for, Counters};
 use super::matching::{matches, wildcard_rank};
 use super::peer::Peer;
 use super::realm::Realm;
@@ -45,6 +46,8 @@ pub(crate) struct Dealer {
     next_id: u64,
     /// Meta events (`wamp.registration.on_*`) waiting to be published by the realm.
     pub(crate) meta: Vec<(&'static str, Payload)>,
+    /// Calls, results and errors refused for a payload their recipient cannot represent.
+    counters: Arc<Counters>,
 }
 
 fn meta_args(args: Vec<Value>) -> Payload {
@@ -52,6 +55,13 @@ fn meta_args(args: Vec<Value>) -> Payload {
 }
 
 impl Dealer {
+    pub(crate) fn with_counters(counters: Arc<Counters>) -> Self {
+        Dealer {
+            counters,
+            ..Dealer::default()
+        }
+    }
+
     pub(crate) fn register(&mut self, from: &Arc<Peer>, m: Register) {
         let policy = m.options.match_policy().unwrap_or(MatchPolicy::Exact);
         let invoke = m.options.invoke().unwrap_or(InvokePolicy::Single);
@@ -291,7 +301,24 @@ impl Dealer {
                 return;
             }
             record.input_open = progress_chunk;
+            let registration = record.registration;
             if let Some(peer) = sessions.get(&callee) {
+                let payload = match payload_for(m.payload, peer) {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        // The call cannot go on without this chunk: it ends for both.
+                        self.counters.refused(&e);
+                        self.finish(callee, invocation);
+                        interrupt(peer, invocation, "wamp.error.invalid_argument");
+                        from.send(error(
+                            MessageType::Call,
+                            m.request,
+                            "wamp.error.invalid_argument",
+                            &e.to_string(),
+                        ));
+                        return;
+                    }
+                };
                 let mut details = InvocationDetails::new();
                 if progress_chunk {
                     details = details.with_progress(true);
@@ -299,9 +326,9 @@ impl Dealer {
                 peer.send(
                     Invocation {
                         request: invocation,
-                        registration: record.registration,
+                        registration,
                         details,
-                        payload: m.payload,
+                        payload,
                     }
                     .into(),
                 );
@@ -345,6 +372,21 @@ impl Dealer {
             ));
             return;
         }
+        // Before anything is recorded: a CALL the callee cannot read is refused to the
+        // caller, and the callee never hears of it.
+        let payload = match payload_for(m.payload, callee) {
+            Ok(payload) => payload,
+            Err(e) => {
+                self.counters.refused(&e);
+                from.send(error(
+                    MessageType::Call,
+                    m.request,
+                    "wamp.error.invalid_argument",
+                    &e.to_string(),
+                ));
+                return;
+            }
+        };
         let receive_progress = m.options.receive_progress().unwrap_or(false)
             && callee.has_feature(Role::Callee, "progressive_call_results");
         let mut details = InvocationDetails::new();
@@ -391,7 +433,7 @@ impl Dealer {
                 request: invocation,
                 registration: reg_id,
                 details,
-                payload: m.payload,
+                payload,
             }
             .into(),
         );
@@ -414,18 +456,32 @@ impl Dealer {
     ) {
         let progress = m.options.progress().unwrap_or(false);
         if progress {
-            if let Some(record) = self.calls.get(&(from.id, m.request)) {
-                if record.receive_progress && !record.killed {
-                    if let Some(caller) = sessions.get(&record.caller) {
-                        caller.send(
-                            ResultMessage {
-                                request: record.request,
-                                details: ResultDetails::new().with_progress(true),
-                                payload: m.payload,
-                            }
-                            .into(),
-                        );
+            let Some(record) = self.calls.get(&(from.id, m.request)) else {
+                return;
+            };
+            if !record.receive_progress || record.killed {
+                return;
+            }
+            let Some(caller) = sessions.get(&record.caller) else {
+                return;
+            };
+            match payload_for(m.payload, caller) {
+                Ok(payload) => caller.send(
+                    ResultMessage {
+                        request: record.request,
+                        details: ResultDetails::new().with_progress(true),
+                        payload,
                     }
+                    .into(),
+                ),
+                Err(e) => {
+                    // The caller gets an ERROR instead and the call is over; the callee,
+                    // still producing results, is told with INTERRUPT if it can be.
+                    self.counters.refused(&e);
+                    let request = record.request;
+                    self.finish(from.id, m.request);
+                    refuse_result(caller, request, &e);
+                    interrupt(from, m.request, "wamp.error.invalid_argument");
                 }
             }
             return;
@@ -443,15 +499,25 @@ impl Dealer {
                 "wamp.error.canceled",
                 "the call was canceled",
             ));
-        } else {
-            caller.send(
+            return;
+        }
+        // A final result the caller cannot read: the caller gets an ERROR. The callee's
+        // part is over, and the spec has no message telling a callee its YIELD was refused
+        // (an ERROR for a YIELD is not one a client must accept), so only the router's
+        // counters and log record it.
+        match payload_for(m.payload, caller) {
+            Ok(payload) => caller.send(
                 ResultMessage {
                     request: record.request,
                     details: ResultDetails::new(),
-                    payload: m.payload,
+                    payload,
                 }
                 .into(),
-            );
+            ),
+            Err(e) => {
+                self.counters.refused(&e);
+                refuse_result(caller, record.request, &e);
+            }
         }
     }
 
@@ -474,17 +540,30 @@ impl Dealer {
         let Some(record) = self.finish(from.id, m.request) else {
             return;
         };
-        if let Some(caller) = sessions.get(&record.caller) {
-            caller.send(
+        let Some(caller) = sessions.get(&record.caller) else {
+            return;
+        };
+        // The callee's error, if the caller can read it; otherwise an ERROR of the
+        // router's saying why (as for a result).
+        let converted = payload_for(m.payload, caller).and_then(|payload| {
+            details_for(&m.details, from, caller)?;
+            Ok(payload)
+        });
+        match converted {
+            Ok(payload) => caller.send(
                 ErrorMessage {
                     request_type: MessageType::Call,
                     request: record.request,
                     details: m.details,
                     error: m.error,
-                    payload: m.payload,
+                    payload,
                 }
                 .into(),
-            );
+            ),
+            Err(e) => {
+                self.counters.refused(&e);
+                refuse_result(caller, record.request, &e);
+            }
         }
     }
 
@@ -616,6 +695,46 @@ impl Dealer {
                 }
             }
         }
+    }
+}
+
+/// Answers a call whose result (or error) the caller cannot represent.
+fn refuse_result(caller: &Peer, request: Id, e: &ConvertError) {
+    caller.send(error(
+        MessageType::Call,
+        request,
+        "wamp.error.invalid_argument",
+        &format!("the callee's answer cannot be delivered: {e}"),
+    ));
+}
+
+/// Ends an invocation at a callee that supports call canceling (INTERRUPT, `killnowait`:
+/// the router wants no answer).
+fn interrupt(callee: &Peer, invocation: Id, reason: &'static str) {
+    if callee.has_feature(Role::Callee, "call_canceling") {
+        let options = InterruptOptions::new()
+            .with_mode(CancelMode::KillNoWait)
+            .with_reason(reason.to_owned());
+        callee.send(
+            Interrupt {
+                request: invocation,
+                options,
+            }
+            .into(),
+        );
+    }
+}
+
+/// Whether an ERROR's details dictionary, already decoded (the router reads every key),
+/// can be written in the caller's serializer: only a value JSON has no form for (a
+/// non-finite float from MessagePack or CBOR, ...) can fail.
+fn details_for(details: &ErrorDetails, from: &Peer, to: &Peer) -> Result<(), ConvertError> {
+    match (from.serializer, to.serializer) {
+        (Some(from), Some(to)) if from != to && !details.0.is_empty() => to
+            .encode_value(&details.0, "details")
+            .map(drop)
+            .map_err(|e| ConvertError::new("details", from, to, e.to_string())),
+        _ => Ok(()),
     }
 }
 

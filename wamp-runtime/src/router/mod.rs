@@ -27,6 +27,7 @@
 mod auth;
 mod authz;
 mod broker;
+mod convert;
 mod dealer;
 mod login_guard;
 mod matching;
@@ -46,6 +47,7 @@ use tokio_util::task::TaskTracker;
 
 pub use auth::{RealmConfig, User, UserAuth};
 pub use authz::{Action, Permission};
+pub use convert::RouterStats;
 
 use crate::protocol::Uri;
 use crate::serializer::Serializer;
@@ -230,13 +232,19 @@ impl RouterBuilder {
     pub async fn start(self) -> Result<Router, RouterError> {
         let mut realms = HashMap::new();
         let mut configs = HashMap::new();
+        let counters = Arc::new(convert::Counters::default());
         for config in self.realms {
             let name = Uri::new(&config.name)
                 .map_err(|_| RouterError::InvalidRealm(config.name.clone()))?;
             if realms
                 .insert(
                     config.name.clone(),
-                    Realm::new(name, config.roles.clone(), config.event_history),
+                    Realm::new(
+                        name,
+                        config.roles.clone(),
+                        config.event_history,
+                        counters.clone(),
+                    ),
                 )
                 .is_some()
             {
@@ -253,6 +261,7 @@ impl RouterBuilder {
                 self.limits.login_failure_delay_max,
             ),
             limits: self.limits.clone(),
+            counters,
         });
         let tasks = TaskTracker::new();
         let mut bound = Vec::new();
@@ -300,6 +309,8 @@ pub(crate) struct RouterShared {
     pub(crate) limits: Limits,
     /// Failed logins, for their delays.
     pub(crate) logins: login_guard::LoginGuard,
+    /// Messages refused or dropped for a payload a recipient cannot represent.
+    pub(crate) counters: Arc<convert::Counters>,
 }
 
 struct RouterInner {
@@ -354,6 +365,12 @@ impl Router {
             .values()
             .map(|r| r.lock().sessions.len())
             .sum()
+    }
+
+    /// The router's counters (messages refused or dropped because a payload had no form
+    /// in a recipient's serializer).
+    pub fn stats(&self) -> RouterStats {
+        self.inner.shared.counters.snapshot()
     }
 
     /// Graceful shutdown: every session gets GOODBYE `wamp.close.system_shutdown`,

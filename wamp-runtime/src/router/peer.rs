@@ -22,6 +22,9 @@ pub(crate) struct Peer {
     pub(crate) authmethod: String,
     /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
     pub(crate) transport: String,
+    /// The serializer payloads must be in for this session; `None` when its transport
+    /// takes messages, not bytes (in-memory sessions read any serializer's payloads).
+    pub(crate) serializer: Option<Serializer>,
     /// The client features the router consults (bits of [`CLIENT_FEATURES`]), read once
     /// from HELLO (the whole roles dictionary is not kept: it would be most of an idle
     /// session's memory).
@@ -270,6 +273,7 @@ impl Peer {
         authrole: String,
         authmethod: String,
         transport: String,
+        serializer: Option<Serializer>,
         roles: Dict,
         outbound: Outbox,
     ) -> Self {
@@ -279,6 +283,7 @@ impl Peer {
             authrole,
             authmethod,
             transport,
+            serializer,
             features: CLIENT_FEATURES
                 .iter()
                 .enumerate()

@@ -35,14 +35,15 @@ impl Realm {
         name: Uri,
         roles: Option<HashMap<String, Vec<Permission>>>,
         history_limit: usize,
+        counters: Arc<super::convert::Counters>,
     ) -> Arc<Self> {
         Arc::new(Realm {
             name,
             roles,
             state: Mutex::new(RealmState {
                 sessions: HashMap::new(),
-                broker: Broker::with_history(history_limit),
-                dealer: Dealer::default(),
+                broker: Broker::with_history(history_limit, counters.clone()),
+                dealer: Dealer::with_counters(counters),
             }),
         })
     }

@@ -195,6 +195,7 @@ pub(crate) async fn serve(
         identity.authrole,
         identity.authmethod,
         transport_name(&t),
+        t.frame_serializer(),
         hello.details.roles().unwrap_or_default(),
         tx,
     ));
@@ -207,6 +208,7 @@ pub(crate) async fn serve(
         unflushed: false,
         stall: None,
         grace: shared.limits.slow_consumer_grace,
+        counters: shared.counters.clone(),
     };
     let (end, close): (Option<Message>, CloseReason) = {
         let mut kicked = std::pin::pin!(peer.kick.notified());
@@ -414,6 +416,8 @@ struct SessionIo {
     /// Started when a burst cannot be written at once: the client stopped reading.
     stall: Option<Pin<Box<tokio::time::Sleep>>>,
     grace: Duration,
+    /// Where messages dropped for want of a form in this session's serializer are counted.
+    counters: Arc<super::convert::Counters>,
 }
 
 impl SessionIo {
@@ -451,7 +455,12 @@ impl SessionIo {
                         Outgoing::Shared(shared) => match t.frame_serializer() {
                             Some(serializer) => match shared.frame(serializer) {
                                 Some(frame) => t.start_send_frame(frame.clone()),
-                                None => Ok(()),
+                                None => {
+                                    self.counters.dropped(&format_args!(
+                                        "an event with no {serializer} form"
+                                    ));
+                                    Ok(())
+                                }
                             },
                             None => t.start_send_unpin(shared.message().clone()),
                         },
@@ -466,6 +475,10 @@ impl SessionIo {
                                 "dropping a message larger than the peer accepts"
                             );
                         }
+                        // A message with no form in this session's serializer (the router
+                        // converts payloads when routing: this is the safety net): dropped,
+                        // never a reason to end the session of a peer that did nothing wrong.
+                        Err(TransportError::Encode(e)) => self.counters.dropped(&e),
                         Err(e) => return Poll::Ready(Err(e)),
                     }
                     self.unflushed = true;

@@ -164,3 +164,98 @@ pub(super) fn split(frame: &[u8]) -> Result<super::Spans, DecodeError> {
     };
     split_binary("cbor", frame, array_len, skip)
 }
+
+/// Refuses what a CBOR data item may hold but WAMP's data model may not: tags (other than
+/// the bignums 2 and 3, which read as integers when they fit 64 bits), `undefined` and
+/// other simple values (serde would read `undefined` as null, silently), dictionary keys
+/// that are not text, text that is not UTF-8. `bytes` is one complete item ([`skip`]
+/// checked it).
+pub(super) fn check_wamp_data(bytes: &[u8]) -> Result<(), String> {
+    struct Open {
+        /// Items still to read; `None` until a break code.
+        left: Option<u64>,
+        map: bool,
+        /// Items read so far (keys are the even ones of a map).
+        seen: u64,
+    }
+    let mut open: smallvec::SmallVec<[Open; 16]> = smallvec::smallvec![Open {
+        left: Some(1),
+        map: false,
+        seen: 0
+    }];
+    let mut pos = 0usize;
+    while let Some(top) = open.last_mut() {
+        match top.left {
+            Some(0) => {
+                open.pop();
+                continue;
+            }
+            Some(ref mut n) => *n -= 1,
+            None if bytes.get(pos) == Some(&0xff) => {
+                pos += 1;
+                open.pop();
+                continue;
+            }
+            None => {}
+        }
+        let is_key = top.map && top.seen % 2 == 0;
+        top.seen += 1;
+        let h = head(bytes.get(pos..).ok_or("truncated data")?).map_err(|e| e.to_string())?;
+        pos += h.len;
+        if is_key && h.major != 3 {
+            return Err(format!(
+                "a dictionary key that is not text (CBOR major type {}): WAMP keys are strings",
+                h.major
+            ));
+        }
+        let child = match (h.major, h.arg) {
+            (0 | 1, _) => None,
+            (2 | 3, Some(len)) => {
+                let end = usize::try_from(len)
+                    .ok()
+                    .and_then(|len| pos.checked_add(len))
+                    .ok_or("truncated data")?;
+                let body = bytes.get(pos..end).ok_or("truncated data")?;
+                if h.major == 3 && std::str::from_utf8(body).is_err() {
+                    return Err(format!(
+                        "a {} that is not valid UTF-8",
+                        if is_key { "dictionary key" } else { "string" }
+                    ));
+                }
+                pos = end;
+                None
+            }
+            (2 | 3, None) => Some((None, false)),
+            (4, Some(n)) => Some((Some(n), false)),
+            (5, Some(n)) => Some((Some(n.saturating_mul(2)), true)),
+            (4, None) => Some((None, false)),
+            (5, None) => Some((None, true)),
+            (6, Some(2 | 3)) => Some((Some(1), false)),
+            (6, tag) => {
+                return Err(format!(
+                    "CBOR tag {} has no form in WAMP's data model",
+                    tag.unwrap_or_default()
+                ))
+            }
+            // false, true, null, and the three float widths.
+            (7, Some(20..=22)) if h.len == 1 => None,
+            (7, _) if matches!(h.len, 3 | 5 | 9) => None,
+            (7, Some(23)) if h.len == 1 => {
+                return Err(
+                    "CBOR undefined has no form in WAMP's data model (it is not null)".into(),
+                )
+            }
+            (7, simple) => {
+                return Err(format!(
+                    "CBOR simple value {} has no form in WAMP's data model",
+                    simple.unwrap_or_default()
+                ))
+            }
+            _ => return Err("invalid CBOR head".into()),
+        };
+        if let Some((left, map)) = child {
+            open.push(Open { left, map, seen: 0 });
+        }
+    }
+    Ok(())
+}

@@ -70,3 +70,51 @@ fn malformed(e: serde_json::Error) -> DecodeError {
         reason: e.to_string(),
     }
 }
+
+/// Refuses the JSON integers serde would silently read as a float: those beyond the
+/// 64-bit range (`18446744073709551616` would become `1.8446744073709552e19`). `bytes` is
+/// one syntactically valid JSON value; numbers with a fraction or an exponent are floats
+/// in JSON already and are left to the parser (which refuses those beyond `f64`).
+pub(super) fn check_wamp_data(bytes: &[u8]) -> Result<(), String> {
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = &bytes[start..i];
+                let integer = !token.iter().any(|c| matches!(c, b'.' | b'e' | b'E'));
+                // 19 digits always fit; only longer integers need parsing.
+                if integer && token.len() > 19 {
+                    let text = std::str::from_utf8(token).unwrap_or_default();
+                    if text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
+                        return Err(format!(
+                            "integer {text} is outside the 64-bit range (it would become a float)"
+                        ));
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::protocol::{
     id::Id, message::MessageType, uri::Uri, uri::UriKind, DecodeError, EncodeError, Message,
-    Payload,
+    Payload, Value,
 };
 
 /// Lists and dictionaries nested deeper than this are refused when decoding, before any
@@ -246,6 +246,23 @@ impl std::fmt::Display for Serializer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// One encoded value read into WAMP's data model, to be written in another serializer.
+///
+/// serde alone would change some values silently on the way (MessagePack strings with
+/// invalid UTF-8 read as binary, CBOR `undefined` as null, JSON integers beyond 64 bits as
+/// floats) and name others only vaguely (an extension type is "a newtype struct"): a
+/// format-specific scan refuses those first, naming the value. Only the router's
+/// conversion between serializers pays for it; bytes forwarded in their own format are
+/// not scanned.
+pub(crate) fn wamp_value(serializer: Serializer, bytes: &[u8]) -> Result<Value, String> {
+    match serializer {
+        Serializer::Json => json::check_wamp_data(bytes),
+        Serializer::MsgPack => msgpack::check_wamp_data(bytes),
+        Serializer::Cbor => cbor::check_wamp_data(bytes),
+    }?;
+    serializer.decode_checked(bytes).map_err(unwrap_malformed)
 }
 
 /// The byte ranges of a message's elements. No WAMP message has more than 7 elements, so
@@ -581,6 +598,81 @@ fn split_binary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wamp_data_scans_tell_keys_from_values_at_every_depth() {
+        // Valid nested data in every format: dictionaries inside lists inside dictionaries.
+        let mut inner = crate::protocol::Dict::new();
+        inner.insert(
+            "c".into(),
+            Value::List(vec![Value::from(1), Value::from("x")]),
+        );
+        inner.insert("d".into(), Value::Binary(vec![0, 1]));
+        let mut outer = crate::protocol::Dict::new();
+        outer.insert(
+            "a".into(),
+            Value::List(vec![Value::Dict(inner.clone()), Value::Null]),
+        );
+        outer.insert("b".into(), Value::Dict(inner));
+        let value = Value::List(vec![Value::Dict(outer), Value::from(2.5)]);
+        for ser in Serializer::ALL {
+            let bytes = ser.encode_value(&value, "v").expect("encode");
+            assert_eq!(wamp_value(ser, &bytes).as_ref(), Ok(&value), "{ser}");
+        }
+        let refused = |ser, bytes: &[u8], names: &str| {
+            let why = wamp_value(ser, bytes).expect_err("refused");
+            assert!(why.contains(names), "{ser} {bytes:02x?}: {why}");
+        };
+        // MessagePack {"a": [{1: 2}]}, {"a": 1, "b": {"c": ext}}; a value that is a map.
+        refused(
+            Serializer::MsgPack,
+            &[0x81, 0xa1, b'a', 0x91, 0x81, 0x01, 0x02],
+            "not a string",
+        );
+        refused(
+            Serializer::MsgPack,
+            &[
+                0x82, 0xa1, b'a', 0x01, 0xa1, b'b', 0x81, 0xa1, b'c', 0xd4, 0x05, 0x00,
+            ],
+            "extension type 5",
+        );
+        refused(
+            Serializer::MsgPack,
+            &[0x81, 0x80, 0x01],
+            "not a string (a dictionary)",
+        );
+        assert!(wamp_value(
+            Serializer::MsgPack,
+            &[0x81, 0xa1, b'a', 0x81, 0xa1, b'b', 0x80]
+        )
+        .is_ok());
+        // CBOR indefinite map {_ "a": 1, 2: 3}, {_ "a": {_ "b": 1}} (fine), indefinite
+        // text as a key (fine), a tag inside a list.
+        refused(
+            Serializer::Cbor,
+            &[0xbf, 0x61, b'a', 0x01, 0x02, 0x03, 0xff],
+            "not text",
+        );
+        assert!(wamp_value(
+            Serializer::Cbor,
+            &[0xbf, 0x61, b'a', 0xbf, 0x61, b'b', 0x01, 0xff, 0xff]
+        )
+        .is_ok());
+        assert!(wamp_value(Serializer::Cbor, &[0xa1, 0x7f, 0x61, b'a', 0xff, 0x01]).is_ok());
+        refused(
+            Serializer::Cbor,
+            &[0x82, 0x01, 0xd8, 0x20, 0x61, b'u'],
+            "CBOR tag 32",
+        );
+        // JSON: a 20-digit integer inside a string is text, outside it is refused.
+        assert!(wamp_value(Serializer::Json, br#"["18446744073709551616"]"#).is_ok());
+        assert!(wamp_value(Serializer::Json, br#"[1.8446744073709551616e19]"#).is_ok());
+        refused(
+            Serializer::Json,
+            br#"{"k\\":[18446744073709551616]}"#,
+            "64-bit range",
+        );
+    }
 
     #[test]
     fn integer_and_empty_dict_fast_paths_agree_with_serde() {

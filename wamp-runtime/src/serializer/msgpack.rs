@@ -118,3 +118,66 @@ pub(super) fn split(frame: &[u8]) -> Result<super::Spans, DecodeError> {
     };
     split_binary("msgpack", frame, array_len, skip)
 }
+
+/// Refuses what a MessagePack value may hold but WAMP's data model may not: extension
+/// types, dictionary keys that are not strings, strings that are not UTF-8 (serde would
+/// read those as binary, silently). `bytes` is one complete value ([`skip`] checked it).
+pub(super) fn check_wamp_data(bytes: &[u8]) -> Result<(), String> {
+    // Per open list or map: (values still to read, whether it is a map).
+    let mut open: smallvec::SmallVec<[(u64, bool); 16]> = smallvec::smallvec![(1, false)];
+    let mut pos = 0usize;
+    while let Some(top) = open.last_mut() {
+        if top.0 == 0 {
+            open.pop();
+            continue;
+        }
+        // Map entries alternate key, value, starting with a key (an even count left).
+        let is_key = top.1 && top.0 % 2 == 0;
+        top.0 -= 1;
+        let rest = bytes.get(pos..).ok_or("truncated data")?;
+        let (head, data, children) = header(rest).map_err(|e| e.to_string())?;
+        let m = rest[0];
+        let end = head
+            .checked_add(usize::try_from(data).map_err(|_| "truncated data")?)
+            .ok_or("truncated data")?;
+        let body = rest.get(head..end).ok_or("truncated data")?;
+        let is_str = matches!(m, 0xa0..=0xbf | 0xd9..=0xdb);
+        if matches!(m, 0xc7..=0xc9 | 0xd4..=0xd8) {
+            let ext_type = rest.get(head - 1).map_or(0, |t| *t as i8);
+            return Err(format!(
+                "MessagePack extension type {ext_type} has no form in WAMP's data model"
+            ));
+        }
+        if is_key && !is_str {
+            return Err(format!(
+                "a dictionary key that is not a string ({}): WAMP keys are strings",
+                kind(m)
+            ));
+        }
+        if is_str && std::str::from_utf8(body).is_err() {
+            return Err(format!(
+                "a {} that is not valid UTF-8",
+                if is_key { "dictionary key" } else { "string" }
+            ));
+        }
+        pos += end;
+        if children > 0 {
+            open.push((children, matches!(m, 0x80..=0x8f | 0xde | 0xdf)));
+        }
+    }
+    Ok(())
+}
+
+/// What a MessagePack marker starts, for error messages.
+fn kind(m: u8) -> &'static str {
+    match m {
+        0x00..=0x7f | 0xcc..=0xd3 | 0xe0..=0xff => "an integer",
+        0xc0 => "nil",
+        0xc2 | 0xc3 => "a boolean",
+        0xca | 0xcb => "a float",
+        0xc4..=0xc6 => "binary",
+        0x90..=0x9f | 0xdc | 0xdd => "a list",
+        0x80..=0x8f | 0xde | 0xdf => "a dictionary",
+        _ => "a value",
+    }
+}

@@ -312,6 +312,11 @@ impl TransportWriter {
             Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
+
+    /// Says why this side will close the connection (see [`Transport::set_close_reason`]).
+    pub(crate) fn set_close_reason(&self, reason: CloseReason) {
+        lock(&self.0).set_close_reason(reason);
+    }
 }
 
 impl Sink<Message> for TransportWriter {
