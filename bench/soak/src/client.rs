@@ -110,7 +110,11 @@ impl Client {
                 let stats = stats.clone();
                 async move {
                     Stats::bump(&stats.invocations);
-                    let pause = rand::random_range(0..20);
+                    // The caller says how long to take (a slow callee), else a few ms.
+                    let pause = match inv.args::<(u64, u64, u64)>() {
+                        Ok((_, _, ms)) if ms > 0 => ms,
+                        _ => rand::random_range(0..20),
+                    };
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                     Ok(inv.payload)
                 }
@@ -301,9 +305,16 @@ async fn call_loop(session: Session, index: usize, shared: Shared, mut rng: StdR
         }
         seq += 1;
         let target = rng.random_range(0..shared.clients);
+        // One call in twenty asks for a slow callee, often slower than the timeout: the
+        // call must still resolve in time, and the router must cancel the invocation.
+        let slow = if rng.random_bool(0.05) {
+            rng.random_range(timeout.as_millis() as u64 / 2..timeout.as_millis() as u64 * 2)
+        } else {
+            0
+        };
         let call = session
             .call(procedure(target))
-            .args(&(index as u64, seq))
+            .args(&(index as u64, seq, slow))
             .timeout(timeout);
         let started = Instant::now();
         match tokio::time::timeout(limit, call).await {
@@ -314,8 +325,8 @@ async fn call_loop(session: Session, index: usize, shared: Shared, mut rng: StdR
                     started.elapsed()
                 ));
             }
-            Ok(Ok(result)) => match result.args::<(u64, u64)>() {
-                Ok((i, s)) if i == index as u64 && s == seq => Stats::bump(&stats.calls_ok),
+            Ok(Ok(result)) => match result.args::<(u64, u64, u64)>() {
+                Ok((i, s, _)) if i == index as u64 && s == seq => Stats::bump(&stats.calls_ok),
                 other => {
                     Stats::bump(&stats.calls_errored);
                     stats.problem(format!(

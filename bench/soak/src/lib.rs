@@ -441,11 +441,11 @@ async fn final_check(clients: &[Client], checker: &Checker, stats: &Stats) {
         let session = checker.session();
         let call = session
             .call(procedure(index))
-            .args(&(PROBE, index as u64))
+            .args(&(PROBE, index as u64, 0))
             .timeout(Duration::from_secs(10))
             .await;
-        match call.map(|r| r.args::<(u64, u64)>()) {
-            Ok(Ok((PROBE, n))) if n == index as u64 => {}
+        match call.map(|r| r.args::<(u64, u64, u64)>()) {
+            Ok(Ok((PROBE, n, 0))) if n == index as u64 => {}
             other => stats.problem(format!(
                 "client {index}: final call to {} gave {other:?}",
                 procedure(index)
