@@ -191,9 +191,13 @@ async fn consume_events(
             Some(Ok(event)) => {
                 Stats::bump(&stats.events);
                 match event.args::<(u64, u64)>() {
-                    Ok((PROBE, n)) if n == index as u64 => probe_seen.store(true, Ordering::Relaxed),
+                    Ok((PROBE, n)) if n == index as u64 => {
+                        probe_seen.store(true, Ordering::Relaxed)
+                    }
                     Ok(_) => {}
-                    Err(e) => stats.problem(format!("client {index}: an event arrived garbled: {e}")),
+                    Err(e) => {
+                        stats.problem(format!("client {index}: an event arrived garbled: {e}"))
+                    }
                 }
             }
             Some(Err(e)) => break e.to_string(),

@@ -112,11 +112,8 @@ pub async fn run(config: SoakConfig) -> Result<Report, BoxError> {
     let config = Arc::new(config);
     let stats = Arc::new(Stats::default());
     count_panics(stats.clone());
-    let dir = std::env::temp_dir().join(format!(
-        "wamp-soak-{}-{}",
-        std::process::id(),
-        config.seed
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("wamp-soak-{}-{}", std::process::id(), config.seed));
     let ca = pki::write_server_files(&dir).map_err(|e| e.to_string())?;
     let router = RouterProcess::spawn(&config.router_exe, &dir).await?;
     let router_pid = router.pid();

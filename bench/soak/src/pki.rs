@@ -6,7 +6,9 @@ use std::path::Path;
 use rustls_pki_types::CertificateDer;
 
 /// Writes `server.pem` and `server.key` into `dir`; returns the CA certificate to trust.
-pub fn write_server_files(dir: &Path) -> Result<CertificateDer<'static>, Box<dyn std::error::Error>> {
+pub fn write_server_files(
+    dir: &Path,
+) -> Result<CertificateDer<'static>, Box<dyn std::error::Error>> {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

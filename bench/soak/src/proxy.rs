@@ -174,11 +174,8 @@ enum PumpEnd {
 }
 
 async fn serve(mut client: TcpStream, shared: Arc<Shared>, mut rng: StdRng) {
-    let connected = tokio::time::timeout(
-        Duration::from_secs(5),
-        TcpStream::connect(shared.upstream),
-    )
-    .await;
+    let connected =
+        tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(shared.upstream)).await;
     let Ok(Ok(mut upstream)) = connected else {
         shared.counts.refused.fetch_add(1, Ordering::Relaxed);
         return;

@@ -206,12 +206,12 @@ impl fmt::Display for Report {
             )?;
         }
         writeln!(f)?;
-        writeln!(
-            f,
-            "| RSS (MiB) | start (15-35 %) | end (last 20 %) | max |"
-        )?;
+        writeln!(f, "| RSS (MiB) | start (15-35 %) | end (last 20 %) | max |")?;
         writeln!(f, "|---|---:|---:|---:|")?;
-        for (name, t) in [("clients + proxies", self.client_rss), ("router", self.router_rss)] {
+        for (name, t) in [
+            ("clients + proxies", self.client_rss),
+            ("router", self.router_rss),
+        ] {
             writeln!(
                 f,
                 "| {name} | {} | {} | {} |",

@@ -101,7 +101,10 @@ async fn start(addrs: &[SocketAddr; 4], tls: &TlsServerConfig) -> Result<Router,
 }
 
 /// Starts on the ports just released, retrying while the OS has not freed them yet.
-async fn start_retrying(addrs: &[SocketAddr; 4], tls: &TlsServerConfig) -> Result<Router, BoxError> {
+async fn start_retrying(
+    addrs: &[SocketAddr; 4],
+    tls: &TlsServerConfig,
+) -> Result<Router, BoxError> {
     let mut last = None;
     for _ in 0..100 {
         match start(addrs, tls).await {
@@ -133,7 +136,9 @@ impl RouterProcess {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()?;
-        let pid = child.id().ok_or_else(|| other("the router child has no pid"))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| other("the router child has no pid"))?;
         let stdin = child.stdin.take().ok_or_else(|| other("no stdin"))?;
         let stdout = child.stdout.take().ok_or_else(|| other("no stdout"))?;
         let mut lines = BufReader::new(stdout).lines();
@@ -142,7 +147,10 @@ impl RouterProcess {
             .strip_prefix("ready ")
             .ok_or_else(|| other(format!("router child said {line:?}")))?
             .split_whitespace()
-            .map(|p| p.parse().map_err(|_| other(format!("bad port in {line:?}"))))
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| other(format!("bad port in {line:?}")))
+            })
             .collect::<Result<_, _>>()?;
         let [ws, rs, wss, rss] = ports.as_slice() else {
             return Err(other(format!("router child said {line:?}")));
@@ -188,7 +196,8 @@ impl RouterProcess {
         let left = self
             .request(&format!("restart {}", pause.as_millis()), "restarted")
             .await?;
-        left.parse().map_err(|_| other(format!("bad count {left:?}")))
+        left.parse()
+            .map_err(|_| other(format!("bad count {left:?}")))
     }
 
     /// Sessions joined now, and panics in the child so far.
