@@ -11,7 +11,7 @@
 //! closing its connection, as a dead router would.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +35,13 @@ pub struct FaultProfile {
     /// Chance per forwarded chunk that only part of it is forwarded and the connection is
     /// then cut.
     pub truncate_chance: f64,
+    /// Chance per forwarded chunk that the connection becomes a black hole: nothing is
+    /// forwarded either way, and the router's side stays open for up to `blackhole_max`
+    /// even after the client gave up, as in a network partition (the router sees neither
+    /// data nor a close).
+    pub blackhole_chance: f64,
+    /// The longest black hole.
+    pub blackhole_max: Duration,
     /// Mean time a connection lives before it is cut (exponentially distributed);
     /// `None`: never cut.
     pub cut_after_mean: Option<Duration>,
@@ -49,6 +56,8 @@ impl FaultProfile {
             stall_chance: 0.0,
             stall_max: Duration::ZERO,
             truncate_chance: 0.0,
+            blackhole_chance: 0.0,
+            blackhole_max: Duration::ZERO,
             cut_after_mean: Some(mean),
         }
     }
@@ -61,6 +70,8 @@ impl FaultProfile {
             stall_chance: 0.004,
             stall_max: Duration::from_secs(6),
             truncate_chance: 0.002,
+            blackhole_chance: 0.0005,
+            blackhole_max: Duration::from_secs(30),
             cut_after_mean: Some(cut_after_mean),
         }
     }
@@ -81,14 +92,28 @@ pub struct FaultCounts {
     pub truncations: AtomicU64,
     /// Connections cut at a random moment.
     pub cuts: AtomicU64,
+    /// Connections turned into black holes.
+    pub blackholes: AtomicU64,
 }
 
 struct Shared {
     upstream: SocketAddr,
     profile: FaultProfile,
-    /// Off once the soak checks the final state: from then on the proxy only forwards.
-    faults_on: AtomicBool,
+    /// Off once the soak checks the final state: from then on the proxy only forwards,
+    /// and delays and stalls under way end at once.
+    faults_on: watch::Sender<bool>,
     counts: Arc<FaultCounts>,
+}
+
+impl Shared {
+    /// Holds traffic for `d`, or until the proxy is calmed.
+    async fn hold(&self, d: Duration) {
+        let mut faults = self.faults_on.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = faults.wait_for(|on| !on) => {}
+        }
+    }
 }
 
 /// A running proxy; it stops when dropped.
@@ -111,7 +136,7 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             upstream,
             profile,
-            faults_on: AtomicBool::new(true),
+            faults_on: watch::Sender::new(true),
             counts,
         });
         let (stop, stopped) = watch::channel(());
@@ -128,10 +153,10 @@ impl FaultProxy {
         self.addr
     }
 
-    /// Stops making faults: from now on traffic is only forwarded (connections already
-    /// stalled finish their stall).
+    /// Stops making faults: from now on traffic is only forwarded; stalled connections
+    /// flow again.
     pub fn calm(&self) {
-        self.shared.faults_on.store(false, Ordering::Relaxed);
+        self.shared.faults_on.send_replace(false);
     }
 }
 
@@ -171,6 +196,8 @@ enum PumpEnd {
     Closed,
     /// We truncated a chunk: cut the connection.
     Truncated,
+    /// Hold both sides open, forwarding nothing, this long.
+    Blackhole(Duration),
 }
 
 async fn serve(mut client: TcpStream, shared: Arc<Shared>, mut rng: StdRng) {
@@ -189,27 +216,41 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, mut rng: StdRng) {
     });
     let reset = rng.random_bool(0.5);
     let rng = Mutex::new(rng);
+    let mut blackhole = None;
     let cut = {
         let (mut client_read, mut client_write) = client.split();
         let (mut upstream_read, mut upstream_write) = upstream.split();
         let cut_timer = async {
             if let Some(after) = cut_after {
                 tokio::time::sleep(after).await;
-                if shared.faults_on.load(Ordering::Relaxed) {
+                if *shared.faults_on.borrow() {
                     return;
                 }
             }
             std::future::pending::<()>().await
         };
+        let end = |end: PumpEnd, blackhole: &mut Option<Duration>| match end {
+            PumpEnd::Closed => false,
+            PumpEnd::Truncated => true,
+            PumpEnd::Blackhole(d) => {
+                *blackhole = Some(d);
+                false
+            }
+        };
         tokio::select! {
-            end = pump(&mut client_read, &mut upstream_write, &shared, &rng) => matches!(end, PumpEnd::Truncated),
-            end = pump(&mut upstream_read, &mut client_write, &shared, &rng) => matches!(end, PumpEnd::Truncated),
+            e = pump(&mut client_read, &mut upstream_write, &shared, &rng) => end(e, &mut blackhole),
+            e = pump(&mut upstream_read, &mut client_write, &shared, &rng) => end(e, &mut blackhole),
             _ = cut_timer => {
                 shared.counts.cuts.fetch_add(1, Ordering::Relaxed);
                 true
             }
         }
     };
+    if let Some(d) = blackhole {
+        // Both sockets stay open and unread until the black hole ends (or the proxy is
+        // calmed): the router's side learns nothing.
+        shared.hold(d).await;
+    }
     if cut && reset {
         // Linger zero: closing sends a TCP reset instead of an orderly FIN.
         let _ = client.set_zero_linger();
@@ -230,7 +271,7 @@ async fn pump(
             Ok(0) | Err(_) => return PumpEnd::Closed,
             Ok(n) => n,
         };
-        let fault = if shared.faults_on.load(Ordering::Relaxed) {
+        let fault = if *shared.faults_on.borrow() {
             decide(&shared.profile, rng, n)
         } else {
             Fault::None
@@ -239,11 +280,15 @@ async fn pump(
             Fault::None => {}
             Fault::Delay(d) => {
                 shared.counts.delays.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(d).await;
+                shared.hold(d).await;
             }
             Fault::Stall(d) => {
                 shared.counts.stalls.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(d).await;
+                shared.hold(d).await;
+            }
+            Fault::Blackhole(d) => {
+                shared.counts.blackholes.fetch_add(1, Ordering::Relaxed);
+                return PumpEnd::Blackhole(d);
             }
             Fault::Truncate(keep) => {
                 shared.counts.truncations.fetch_add(1, Ordering::Relaxed);
@@ -264,6 +309,8 @@ enum Fault {
     Stall(Duration),
     /// Forward this many bytes of the chunk, then cut.
     Truncate(usize),
+    /// Forward nothing more, keep both sides open this long.
+    Blackhole(Duration),
 }
 
 fn decide(profile: &FaultProfile, rng: &Mutex<StdRng>, len: usize) -> Fault {
@@ -274,6 +321,10 @@ fn decide(profile: &FaultProfile, rng: &Mutex<StdRng>, len: usize) -> Fault {
     let mut threshold = profile.truncate_chance;
     if roll < threshold {
         return Fault::Truncate(rng.random_range(0..len));
+    }
+    threshold += profile.blackhole_chance;
+    if roll < threshold {
+        return Fault::Blackhole(profile.blackhole_max.mul_f64(rng.random_range(0.3..1.0)));
     }
     threshold += profile.stall_chance;
     if roll < threshold {

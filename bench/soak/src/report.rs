@@ -26,6 +26,8 @@ pub struct FaultSummary {
     pub truncations: u64,
     /// Connections cut at a random moment.
     pub cuts: u64,
+    /// Connections turned into black holes.
+    pub blackholes: u64,
 }
 
 impl From<&FaultCounts> for FaultSummary {
@@ -38,6 +40,7 @@ impl From<&FaultCounts> for FaultSummary {
             stalls: get(&c.stalls),
             truncations: get(&c.truncations),
             cuts: get(&c.cuts),
+            blackholes: get(&c.blackholes),
         }
     }
 }
@@ -195,14 +198,14 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "| proxy | connections | refused | delays | stalls | truncations | cuts |"
+            "| proxy | connections | refused | delays | stalls | truncations | black holes | cuts |"
         )?;
-        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
         for (name, p) in ["cutting", "fault"].iter().zip(self.proxies) {
             writeln!(
                 f,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                p.connections, p.refused, p.delays, p.stalls, p.truncations, p.cuts
+                "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+                p.connections, p.refused, p.delays, p.stalls, p.truncations, p.blackholes, p.cuts
             )?;
         }
         writeln!(f)?;
