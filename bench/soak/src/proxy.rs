@@ -71,7 +71,7 @@ impl FaultProfile {
             stall_max: Duration::from_secs(6),
             truncate_chance: 0.002,
             blackhole_chance: 0.0005,
-            blackhole_max: Duration::from_secs(30),
+            blackhole_max: Duration::from_secs(20),
             cut_after_mean: Some(cut_after_mean),
         }
     }
