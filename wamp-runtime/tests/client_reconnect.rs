@@ -392,7 +392,7 @@ async fn refuse(t: &mut Transport) {
             Message::Register(r) => (
                 MessageType::Register,
                 r.request,
-                "wamp.error.procedure_already_exists",
+                "wamp.error.not_authorized",
             ),
             other => panic!("unexpected {other:?}"),
         };
@@ -455,7 +455,7 @@ async fn a_refused_restore_and_the_end_of_the_session_are_observable() {
         .await
         .expect("ended in time");
     match &ended {
-        EndReason::RestoreFailed(e) => assert!(e.is_kind(StandardError::ProcedureAlreadyExists)),
+        EndReason::RestoreFailed(e) => assert!(e.is_kind(StandardError::NotAuthorized)),
         other => panic!("expected RestoreFailed, got {other:?}"),
     }
     let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
@@ -617,4 +617,101 @@ async fn abandoned_subscriptions_and_registrations_are_undone() {
     drop(reg);
     answer(&mut conn2, subscribe, 111, register, 211).await;
     expect_removals(&mut conn2, 111, 211).await;
+}
+
+/// Found by the chaos soak (`bench/soak`, a network partition): the router had not yet
+/// noticed that the client's previous connection was dead, so that session still held the
+/// procedure and the re-REGISTER after the reconnect was refused with
+/// `procedure_already_exists`; the registration ended for good although the router freed
+/// the procedure moments later. Now such a restore is tried again with the reconnect
+/// backoff until the router takes it, and the handler serves again.
+#[tokio::test]
+async fn a_restore_refused_while_the_old_session_holds_the_procedure_is_retried() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(50),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let connecting = tokio::spawn(async move {
+        Session::builder(url)
+            .serializer(Serializer::MsgPack)
+            .reconnect(policy)
+            .connect()
+            .await
+    });
+    let mut conn1 = accept_session(&listener, 1).await;
+    let session = connecting.await.expect("join").expect("connected");
+    let s = session.clone();
+    let subscribing = tokio::spawn(async move { s.subscribe("com.example.topic").await });
+    let s = session.clone();
+    let registering = tokio::spawn(async move {
+        s.register("com.example.proc", |inv| async move { Ok(inv.payload) })
+            .await
+    });
+    confirm(&mut conn1, 100, 200).await;
+    let _sub = subscribing.await.expect("join").expect("subscribed");
+    let reg = registering.await.expect("join").expect("registered");
+
+    drop(conn1);
+    let mut conn2 = accept_session(&listener, 2).await;
+    let (subscribe, register) = read_requests(&mut conn2).await;
+    conn2
+        .send(
+            Subscribed {
+                request: subscribe,
+                subscription: id(101),
+            }
+            .into(),
+        )
+        .await
+        .expect("subscribed");
+    // Twice refused: the old session still holds it.
+    let mut register = register;
+    for _ in 0..2 {
+        conn2
+            .send(
+                ErrorMessage {
+                    request_type: MessageType::Register,
+                    request: register,
+                    details: ErrorDetails::new(),
+                    error: Uri::from_static("wamp.error.procedure_already_exists"),
+                    payload: Payload::empty(),
+                }
+                .into(),
+            )
+            .await
+            .expect("error");
+        register = match next(&mut conn2).await {
+            Message::Register(r) => {
+                assert_eq!(r.procedure.as_str(), "com.example.proc");
+                r.request
+            }
+            other => panic!("expected the REGISTER again, got {other:?}"),
+        };
+    }
+    assert!(reg.end_reason().is_none(), "{:?}", reg.end_reason());
+    conn2
+        .send(
+            Registered {
+                request: register,
+                registration: id(201),
+            }
+            .into(),
+        )
+        .await
+        .expect("registered");
+    let inv = Invocation {
+        request: id(7),
+        registration: id(201),
+        details: InvocationDetails::new(),
+        payload: Payload::from_values(vec![5.into()], Dict::new()),
+    };
+    conn2.send(inv.into()).await.expect("invocation");
+    match next(&mut conn2).await {
+        Message::Yield(y) => assert_eq!(y.request, id(7)),
+        other => panic!("expected YIELD, got {other:?}"),
+    }
+    assert!(reg.end_reason().is_none());
 }

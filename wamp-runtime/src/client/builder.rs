@@ -54,7 +54,10 @@ impl SessionBuilder {
     /// Reconnect automatically when the connection is lost (off by default). On
     /// reconnect the session joins again and re-subscribes and re-registers everything:
     /// event streams and handlers keep working. Calls in flight fail at once with
-    /// [`Error::NotConnected`]; so do calls and publications while disconnected.
+    /// [`Error::NotConnected`]; so do calls and publications while disconnected. A
+    /// registration the router refuses to restore because the procedure is still
+    /// registered (by our previous session, after a network partition, until the router
+    /// notices it is gone) is tried again with this policy's backoff.
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.reconnect = Some(policy);
         self

@@ -304,6 +304,14 @@ impl Driver {
 
     async fn run_inner(&mut self) -> Exit {
         loop {
+            let retry_at = self.registrations.next_retry();
+            // Lazy: no timer is made unless a refused restore waits.
+            let retry = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 incoming = self.reader.next() => match incoming {
@@ -342,6 +350,19 @@ impl Driver {
                         return Exit::Left;
                     }
                 },
+                () = retry => {
+                    let due = self
+                        .registrations
+                        .due_retries(tokio::time::Instant::now(), &self.ids);
+                    for msg in due {
+                        if let Err(e) = self.feed(msg).await {
+                            return Exit::Lost(format!("connection lost: {e}"));
+                        }
+                    }
+                    if let Err(e) = self.flush().await {
+                        return Exit::Lost(format!("connection lost: {e}"));
+                    }
+                }
             }
         }
     }
@@ -690,7 +711,11 @@ impl Driver {
             },
             MessageType::Subscribe => self.subscriptions.subscribe_failed(m.request, &error),
             MessageType::Unsubscribe => self.subscriptions.unsubscribe_failed(m.request, &error),
-            MessageType::Register => self.registrations.register_failed(m.request, &error),
+            MessageType::Register => self.registrations.register_failed(
+                m.request,
+                &error,
+                self.reconnect.as_ref().map(|r| &r.policy),
+            ),
             MessageType::Unregister => self.registrations.unregister_failed(m.request, &error),
             _ => false,
         };

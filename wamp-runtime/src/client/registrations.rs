@@ -7,11 +7,22 @@
 //! offline, active registrations are kept under placeholder IDs and registered again, with
 //! the same handlers, once reconnected. When one ends without its owner (revoked, refused
 //! after a reconnect, the session over), its [`EndSignal`] says why.
+//!
+//! One refusal after a reconnect does not end a registration: `procedure_already_exists`.
+//! After a network partition the router may not have noticed yet that our previous
+//! connection is dead, and that session still holds the procedure; giving up would lose
+//! the registration for good although the router frees it moments later. Such a
+//! registration waits in `retrying` and is registered again with the reconnect policy's
+//! backoff until the router takes it (or the connection is lost, and the next reconnect
+//! restores it as usual).
 
 use std::collections::HashMap;
 
+use tokio::time::Instant;
+
 use super::command::{EndSignal, IdReply, RequestIds, UnitReply};
-use super::error::{Error, WampError};
+use super::error::{Error, StandardError, WampError};
+use super::reconnect::ReconnectPolicy;
 use super::types::{EndReason, Handler};
 use crate::protocol::{Id, Message, Register, RegisterOptions, Unregister, Uri};
 
@@ -26,6 +37,14 @@ pub(crate) struct Registrations {
     by_local: HashMap<u64, Id>,
     /// UNREGISTERs whose caller waits for the answer, by request ID.
     unregistering: HashMap<Id, UnitReply>,
+    /// Restores refused with `procedure_already_exists`, waiting to be tried again.
+    retrying: Vec<Retry>,
+}
+
+/// A registration to register again at `at`.
+struct Retry {
+    registration: Registration,
+    at: Instant,
 }
 
 /// A registered procedure, identified locally by `local` (router IDs change on reconnect).
@@ -35,6 +54,8 @@ pub(crate) struct Registration {
     options: RegisterOptions,
     handler: Handler,
     end: EndSignal,
+    /// Restores refused in a row with `procedure_already_exists` (for the backoff).
+    refusals: u32,
 }
 
 impl Registration {
@@ -88,6 +109,7 @@ impl Registrations {
             options,
             handler,
             end,
+            refusals: 0,
         };
         self.send_register(registration, Some(reply), ids)
     }
@@ -123,7 +145,8 @@ impl Registrations {
         registration: Id,
         ids: &RequestIds,
     ) -> Option<Message> {
-        let pending = self.pending.remove(&request)?;
+        let mut pending = self.pending.remove(&request)?;
+        pending.registration.refusals = 0;
         if pending.is_abandoned() {
             return Some(
                 Unregister {
@@ -143,9 +166,16 @@ impl Registrations {
     }
 
     /// An ERROR answering a REGISTER: the caller gets it; a registration being made again
-    /// after a reconnect ends with it. `false` if the request is not ours.
-    pub(crate) fn register_failed(&mut self, request: Id, error: &WampError) -> bool {
-        let Some(p) = self.pending.remove(&request) else {
+    /// after a reconnect ends with it, unless the procedure is still registered (see the
+    /// module documentation): then it is tried again after `policy`'s delay.
+    /// `false` if the request is not ours.
+    pub(crate) fn register_failed(
+        &mut self,
+        request: Id,
+        error: &WampError,
+        policy: Option<&ReconnectPolicy>,
+    ) -> bool {
+        let Some(mut p) = self.pending.remove(&request) else {
             return false;
         };
         if p.abandoned {
@@ -154,6 +184,19 @@ impl Registrations {
         match p.reply {
             Some(reply) => {
                 let _ = reply.send(Err(Error::Wamp(error.clone())));
+            }
+            None if error.is_kind(StandardError::ProcedureAlreadyExists) && policy.is_some() => {
+                p.registration.refusals = p.registration.refusals.saturating_add(1);
+                let delay = policy.map(|policy| policy.delay(p.registration.refusals));
+                tracing::info!(
+                    procedure = %p.registration.procedure,
+                    ?delay,
+                    "the procedure is still registered (our previous session, not yet gone at the router?); registering again later"
+                );
+                self.retrying.push(Retry {
+                    at: Instant::now() + delay.unwrap_or_default(),
+                    registration: p.registration,
+                });
             }
             None => {
                 tracing::error!(
@@ -178,6 +221,7 @@ impl Registrations {
         let Some(registration) = self.by_local.remove(&local) else {
             // Being registered again after a reconnect: unregistered once registered.
             self.abandon_pending(local);
+            self.retrying.retain(|r| r.registration.local != local);
             if let Some(r) = reply {
                 let _ = r.send(Ok(()));
             }
@@ -244,6 +288,22 @@ impl Registrations {
         }
     }
 
+    /// When the next refused restore is due to be tried again.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.retrying.iter().map(|r| r.at).min()
+    }
+
+    /// The REGISTERs of the refused restores due by `now`.
+    pub(crate) fn due_retries(&mut self, now: Instant, ids: &RequestIds) -> Vec<Message> {
+        let (due, later): (Vec<Retry>, Vec<Retry>) = std::mem::take(&mut self.retrying)
+            .into_iter()
+            .partition(|r| r.at <= now);
+        self.retrying = later;
+        due.into_iter()
+            .map(|r| self.send_register(r.registration, None, ids))
+            .collect()
+    }
+
     /// The active registration with the router's ID `registration`.
     pub(crate) fn get(&self, registration: Id) -> Option<&Registration> {
         self.active.get(&registration)
@@ -269,6 +329,12 @@ impl Registrations {
                     self.active.insert(placeholder, p.registration);
                 }
             }
+        }
+        // Refused restores wait for the next connection like the others.
+        for r in std::mem::take(&mut self.retrying) {
+            let placeholder = ids.next();
+            self.by_local.insert(r.registration.local, placeholder);
+            self.active.insert(placeholder, r.registration);
         }
     }
 
@@ -298,6 +364,9 @@ impl Registrations {
         }
         for (_, registration) in self.active.drain() {
             registration.end(end());
+        }
+        for r in self.retrying.drain(..) {
+            r.registration.end(end());
         }
         self.by_local.clear();
     }

@@ -398,8 +398,10 @@ pub enum EndReason {
     /// gave, if any.
     Revoked(Option<String>),
     /// After a reconnect, the router refused to register or subscribe it again: its
-    /// ERROR (e.g. `wamp.error.procedure_already_exists` when the router has not noticed
-    /// yet that our previous session is gone, or `wamp.error.not_authorized`).
+    /// ERROR (e.g. `wamp.error.not_authorized`). Not `wamp.error.procedure_already_exists`:
+    /// most likely the router has not noticed yet that our previous session is gone, so
+    /// such a registration is registered again with the reconnect policy's backoff until
+    /// the router takes it.
     RestoreFailed(WampError),
     /// The session is over (it left, the router closed it, or reconnection gave up): the
     /// session's reason.
