@@ -93,6 +93,8 @@ pub(crate) struct Broker {
     pub(crate) meta: Vec<(&'static str, Payload)>,
     /// Events kept per subscription for the event history (0: none).
     pub(crate) history_limit: usize,
+    /// Subscriptions one session may hold.
+    max_per_session: usize,
 }
 
 fn meta_args(args: Vec<Value>) -> Payload {
@@ -124,10 +126,12 @@ pub(crate) fn error(
 }
 
 impl Broker {
-    /// A broker keeping `history_limit` events per subscription.
-    pub(crate) fn with_history(history_limit: usize) -> Self {
+    /// A broker keeping `history_limit` events per subscription and allowing each
+    /// session `max_per_session` subscriptions.
+    pub(crate) fn new(history_limit: usize, max_per_session: usize) -> Self {
         Broker {
             history_limit,
+            max_per_session,
             ..Broker::default()
         }
     }
@@ -142,6 +146,20 @@ impl Broker {
                 .get(&(topic.clone(), policy_key(policy)))
                 .copied(),
         };
+        let already = existing
+            .and_then(|id| self.subscriptions.get(&id))
+            .is_some_and(|sub| sub.subscribers.contains(&from.id));
+        let held = self.by_session.get(&from.id).map_or(0, Vec::len);
+        if !already && held >= self.max_per_session {
+            from.send(super::realm::limit_exceeded(
+                MessageType::Subscribe,
+                m.request,
+                "max_subscriptions_per_session",
+                self.max_per_session,
+                "the session holds as many subscriptions as it may",
+            ));
+            return;
+        }
         let id = match existing {
             Some(id) => id,
             None => {

@@ -14,7 +14,8 @@ use super::dealer::Dealer;
 use super::meta;
 use super::peer::Peer;
 use crate::protocol::{
-    Dict, Id, Message, MessageType, Payload, ResultDetails, ResultMessage, Uri, Value,
+    Dict, ErrorDetails, ErrorMessage, Id, Message, MessageType, Payload, ResultDetails,
+    ResultMessage, Uri, Value,
 };
 
 /// Shared realm state.
@@ -22,6 +23,57 @@ pub(crate) struct Realm {
     pub(crate) name: Uri,
     roles: Option<HashMap<String, Vec<Permission>>>,
     state: Mutex<RealmState>,
+}
+
+/// The per-session limits the broker and dealer enforce (see [`super::Limits`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SessionLimits {
+    pub(crate) registrations: usize,
+    pub(crate) subscriptions: usize,
+    pub(crate) pending_calls: usize,
+    pub(crate) invocations_per_callee: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits::from(&super::Limits::default())
+    }
+}
+
+impl From<&super::Limits> for SessionLimits {
+    fn from(l: &super::Limits) -> Self {
+        SessionLimits {
+            registrations: l.max_registrations_per_session,
+            subscriptions: l.max_subscriptions_per_session,
+            pending_calls: l.max_pending_calls_per_session,
+            invocations_per_callee: l.max_invocations_per_callee,
+        }
+    }
+}
+
+/// The ERROR for a request over one of the [`SessionLimits`]: `key` is the limit's TOML
+/// key, `what` says what there would have been too many of.
+pub(crate) fn limit_exceeded(
+    request_type: MessageType,
+    request: Id,
+    key: &'static str,
+    max: usize,
+    what: &str,
+) -> Message {
+    let mut kwargs = Dict::new();
+    kwargs.insert("limit".into(), Value::from(key));
+    kwargs.insert("max".into(), Value::from(max as u64));
+    ErrorMessage {
+        request_type,
+        request,
+        details: ErrorDetails::new(),
+        error: Uri::from_static(super::LIMIT_EXCEEDED),
+        payload: Payload::from_values(
+            vec![Value::from(format!("{what} ({key} = {max})"))],
+            kwargs,
+        ),
+    }
+    .into()
 }
 
 pub(crate) struct RealmState {
@@ -35,14 +87,15 @@ impl Realm {
         name: Uri,
         roles: Option<HashMap<String, Vec<Permission>>>,
         history_limit: usize,
+        limits: SessionLimits,
     ) -> Arc<Self> {
         Arc::new(Realm {
             name,
             roles,
             state: Mutex::new(RealmState {
                 sessions: HashMap::new(),
-                broker: Broker::with_history(history_limit),
-                dealer: Dealer::default(),
+                broker: Broker::new(history_limit, limits.subscriptions),
+                dealer: Dealer::new(limits),
             }),
         })
     }

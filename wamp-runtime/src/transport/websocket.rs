@@ -255,6 +255,31 @@ where
     Ok(wrap(ws, serializer, config, kind, peer_addr))
 }
 
+/// Server half, refusing: reads the client's opening handshake and answers with an HTTP
+/// error (`status`, e.g. 503 when the router holds as many connections as it may) and
+/// `text` as the body, without upgrading. There is no timeout here: wrap the call in one.
+pub async fn refuse<S>(stream: S, status: u16, text: &str) -> Result<(), TransportError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    // The error type is tungstenite's, sized by its HTTP response type.
+    #[allow(clippy::result_large_err)]
+    let callback = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
+        let mut resp = ErrorResponse::new(Some(format!("{text}\n")));
+        *resp.status_mut() = status;
+        Err(resp)
+    };
+    // Ends with an error once the refusal is sent: that is the expected outcome.
+    match tokio_tungstenite::accept_hdr_async(stream, callback).await {
+        Ok(_) => Err(TransportError::WebSocket(
+            "a refused WebSocket upgrade was accepted".into(),
+        )),
+        Err(tungstenite::Error::Http(_)) => Ok(()),
+        Err(e) => Err(ws_err(e)),
+    }
+}
+
 fn wrap<S>(
     ws: WebSocketStream<S>,
     serializer: Serializer,
