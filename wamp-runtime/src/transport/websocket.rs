@@ -259,7 +259,7 @@ where
     let serializer = chosen.ok_or_else(|| {
         TransportError::WebSocket("handshake finished without a subprotocol".into())
     })?;
-    Ok(wrap(ws, serializer, config, kind, peer_addr, false))
+    Ok(wrap(ws, serializer, config, kind, peer_addr, true))
 }
 
 /// Server half, refusing: reads the client's opening handshake and answers with an HTTP
