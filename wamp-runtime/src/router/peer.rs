@@ -21,7 +21,7 @@ pub(crate) struct Peer {
     pub(crate) authrole: String,
     pub(crate) authmethod: String,
     /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
-    pub(crate) transport: String,
+    pub(crate) transport: &'static str,
     /// The client features the router consults (bits of [`CLIENT_FEATURES`]), read once
     /// from HELLO (the whole roles dictionary is not kept: it would be most of an idle
     /// session's memory).
@@ -269,7 +269,7 @@ impl Peer {
         authid: String,
         authrole: String,
         authmethod: String,
-        transport: String,
+        transport: &'static str,
         roles: Dict,
         outbound: Outbox,
     ) -> Self {

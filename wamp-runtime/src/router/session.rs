@@ -67,7 +67,7 @@ fn abort(reason: &'static str, message: impl Into<String>) -> Message {
 }
 
 /// The transport kind as the meta API reports it.
-fn transport_name(t: &Transport) -> String {
+fn transport_name(t: &Transport) -> &'static str {
     use crate::transport::TransportKind as K;
     match t.info().kind {
         K::WebSocket => "websocket",
@@ -76,7 +76,6 @@ fn transport_name(t: &Transport) -> String {
         K::SecureRawSocket => "rawsocket+tls",
         _ => "memory",
     }
-    .to_owned()
 }
 
 /// Reads the next message of a login attempt, by the attempt's deadline
