@@ -289,12 +289,13 @@ async fn round(
     tokio::time::sleep(o.settle.saturating_sub(Duration::from_secs(1))).await;
     let after_settle_kib = proc_rss_kib(pid)?;
 
-    // What the limits allow: per stalled subscriber its queue and the one batch its writer
-    // took from it (see `Outbox`), plus the healthy subscribers' windows, over the start.
+    // What the limits allow, over the start: per stalled subscriber its queue and the one
+    // batch its writer took from it (see `Outbox`), twice (the one being replaced may still
+    // hold its queue while its successor fills one), plus the healthy subscribers' windows.
     let event_kib = o.event_kib as u64 + 1;
     let queue_kib = o.queue_mib as u64 * 1024;
     let bound_kib = before_kib
-        + n_stalled as u64 * (2 * queue_kib + event_kib)
+        + 2 * n_stalled as u64 * (2 * queue_kib + event_kib)
         + o.healthy as u64 * o.window * event_kib;
     Ok(Round {
         stalled: n_stalled,
