@@ -203,7 +203,12 @@ async fn calls_in_flight_per_caller() {
     send(&mut caller, call(1, "com.slow")).await;
     send(&mut caller, call(2, "com.slow")).await;
     send(&mut caller, call(3, "com.slow")).await;
-    assert_limit_error(&recv(&mut caller).await, 3, "max_pending_calls_per_session", 2);
+    assert_limit_error(
+        &recv(&mut caller).await,
+        3,
+        "max_pending_calls_per_session",
+        2,
+    );
     // Another caller is not affected by this one's calls.
     let mut other = join(&router).await;
     send(&mut other, call(1, "com.slow")).await;
@@ -338,7 +343,9 @@ async fn connections_in_total_over_websocket() {
         ..ClientTransportConfig::default()
     };
     let first = connect(&url, &config).await.expect("the first connects");
-    let err = connect(&url, &config).await.expect_err("the second is refused");
+    let err = connect(&url, &config)
+        .await
+        .expect_err("the second is refused");
     let text = err.to_string();
     assert!(
         text.contains("503") && text.contains("max_connections = 1"),
@@ -380,9 +387,11 @@ async fn a_connection_that_never_sends_hello_is_closed() {
 
 #[tokio::test]
 async fn a_login_is_one_deadline_not_one_per_message() {
-    let realm = RealmConfig::new("realm1")
-        .without_anonymous()
-        .user("alice", "user", vec![UserAuth::Ticket("secret".into())]);
+    let realm = RealmConfig::new("realm1").without_anonymous().user(
+        "alice",
+        "user",
+        vec![UserAuth::Ticket("secret".into())],
+    );
     let router = Router::builder()
         .realm(realm)
         .limits(Limits {
@@ -439,7 +448,11 @@ async fn a_transport_handshake_that_never_comes_is_closed() {
             .expect("write");
         let mut rest = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
-        assert!(read.is_ok(), "{:?}: closed by the handshake deadline", listener.kind);
+        assert!(
+            read.is_ok(),
+            "{:?}: closed by the handshake deadline",
+            listener.kind
+        );
     }
     // A handshake that does come is fine.
     let config = ClientTransportConfig {

@@ -23,7 +23,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use crate::{hello_frame, open_idle_session, proc_rss_kib, session_builder, BoxErr, Progress, RouterProc};
+use crate::{
+    hello_frame, open_idle_session, proc_rss_kib, session_builder, BoxErr, Progress, RouterProc,
+};
 
 struct FloodOpts {
     wamp_bin: std::path::PathBuf,
@@ -104,7 +106,11 @@ async fn stalled_subscriber(addr: SocketAddr, topic: &str) -> Result<TcpStream, 
     s.read_exact(&mut msg).await?;
     // SUBSCRIBED = [33, request, subscription].
     if msg.get(1) != Some(&33) {
-        return Err(format!("expected SUBSCRIBED, got {:02x?}", &msg[..msg.len().min(20)]).into());
+        return Err(format!(
+            "expected SUBSCRIBED, got {:02x?}",
+            &msg[..msg.len().min(20)]
+        )
+        .into());
     }
     Ok(s)
 }
@@ -266,7 +272,9 @@ async fn round(
             published += 1;
         }
     }
-    progress.wait_all(published, Duration::from_secs(30)).await?;
+    progress
+        .wait_all(published, Duration::from_secs(30))
+        .await?;
     flooding.store(false, Ordering::Release);
     for s in stallers {
         let _ = s.await;
@@ -312,7 +320,8 @@ async fn round(
 }
 
 async fn run(o: FloodOpts) -> Result<(), BoxErr> {
-    let config = std::env::temp_dir().join(format!("router-compare-flood-{}.toml", std::process::id()));
+    let config =
+        std::env::temp_dir().join(format!("router-compare-flood-{}.toml", std::process::id()));
     std::fs::write(
         &config,
         format!(
@@ -326,10 +335,18 @@ async fn run(o: FloodOpts) -> Result<(), BoxErr> {
     let pid = router.pid();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_kib = proc_rss_kib(pid)?;
-    eprintln!("wamp router pid {pid}, idle RSS {:.1} MiB", idle_kib as f64 / 1024.0);
+    eprintln!(
+        "wamp router pid {pid}, idle RSS {:.1} MiB",
+        idle_kib as f64 / 1024.0
+    );
     let mut rounds = Vec::new();
     for (i, &n) in o.rounds.iter().enumerate() {
-        eprintln!("round {}: {n} stalled subscriber(s) at a time, {} healthy, {:?}", i + 1, o.healthy, o.secs);
+        eprintln!(
+            "round {}: {n} stalled subscriber(s) at a time, {} healthy, {:?}",
+            i + 1,
+            o.healthy,
+            o.secs
+        );
         let r = round(router.raw_addr, pid, n, i, &o).await?;
         eprintln!(
             "    {} events published, {} to each healthy subscriber; {} stalled subscribers, {} cut off; RSS {:.1} → peak {:.1} → {:.1} (1 s) → {:.1} MiB ({:?})",

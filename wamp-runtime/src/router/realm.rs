@@ -68,10 +68,7 @@ pub(crate) fn limit_exceeded(
         request,
         details: ErrorDetails::new(),
         error: Uri::from_static(super::LIMIT_EXCEEDED),
-        payload: Payload::from_values(
-            vec![Value::from(format!("{what} ({key} = {max})"))],
-            kwargs,
-        ),
+        payload: Payload::from_values(vec![Value::from(format!("{what} ({key} = {max})"))], kwargs),
     }
     .into()
 }

@@ -178,7 +178,9 @@ mod tests {
         let (a, mut b) = tokio::io::duplex(256 * 1024);
         let mut io = ChunkedReader::new(a);
         io.write_all(b"one ").await.expect("write");
-        std::future::poll_fn(|cx| io.poll_room(cx)).await.expect("room");
+        std::future::poll_fn(|cx| io.poll_room(cx))
+            .await
+            .expect("room");
         io.queue(&[b"two", b" "]);
         io.write_all(b"three").await.expect("write");
         // Nothing reaches the socket before the flush.
