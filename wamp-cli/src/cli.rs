@@ -350,6 +350,7 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
   max_subscriptions_per_session = 1000
   max_pending_calls_per_session = 1000  # calls in flight as caller
   max_invocations_per_callee = 10000    # invocations in flight at one callee
+  max_testaments_per_session = 64       # wamp.session.add_testament, both scopes
   login_failure_delay_ms = 500     # a failed login's ABORT waits this long, doubled for each
   login_failure_delay_max_ms = 16000  # further failure of the same authid, up to this (0: off)
   login_failures_per_connection = 3   # failed HELLOs before the connection is closed

@@ -54,6 +54,8 @@ struct LimitsConfig {
     max_pending_calls_per_session: Option<usize>,
     /// Invocations one callee may have in flight.
     max_invocations_per_callee: Option<usize>,
+    /// Testaments one session may have waiting.
+    max_testaments_per_session: Option<usize>,
     /// Milliseconds before the first ABORT of a failed login (doubling per failure).
     login_failure_delay_ms: Option<u64>,
     /// Milliseconds, the most a failed login's ABORT waits.
@@ -120,6 +122,10 @@ impl LimitsConfig {
         let key = "max_invocations_per_callee";
         if let Some(n) = at_least_one(key, self.max_invocations_per_callee)? {
             limits.max_invocations_per_callee = n;
+        }
+        let key = "max_testaments_per_session";
+        if let Some(n) = at_least_one(key, self.max_testaments_per_session)? {
+            limits.max_testaments_per_session = n;
         }
         if let Some(d) = self.login_failure_delay_ms {
             limits.login_failure_delay = ms(d);
@@ -539,6 +545,7 @@ max_registrations_per_session = 30
 max_subscriptions_per_session = 40
 max_pending_calls_per_session = 50
 max_invocations_per_callee = 60
+max_testaments_per_session = 70
 ",
         )
         .expect("valid");
@@ -561,6 +568,7 @@ max_invocations_per_callee = 60
         assert_eq!(limits.max_subscriptions_per_session, 40);
         assert_eq!(limits.max_pending_calls_per_session, 50);
         assert_eq!(limits.max_invocations_per_callee, 60);
+        assert_eq!(limits.max_testaments_per_session, 70);
         // Left out: the default.
         assert_eq!(
             limits.login_failures_per_connection,

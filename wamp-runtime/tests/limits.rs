@@ -165,6 +165,51 @@ async fn subscriptions_per_session() {
     assert!(matches!(recv(&mut t).await, Message::Subscribed(_)));
 }
 
+fn add_testament(request: u64) -> Call {
+    Call {
+        request: id(request),
+        options: CallOptions::new(),
+        procedure: Uri::from_static("wamp.session.add_testament"),
+        payload: Payload::from_values(
+            vec![
+                Value::from("com.gone"),
+                Value::List(vec![Value::from("bye")]),
+            ],
+            Dict::new(),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn testaments_per_session() {
+    let router = router(Limits {
+        max_testaments_per_session: 2,
+        ..Limits::default()
+    })
+    .await;
+    let mut t = join(&router).await;
+    for request in 1..=2 {
+        send(&mut t, add_testament(request)).await;
+        assert!(matches!(recv(&mut t).await, Message::Result(_)));
+    }
+    send(&mut t, add_testament(3)).await;
+    assert_limit_error(&recv(&mut t).await, 3, "max_testaments_per_session", 2);
+    // Flushing them makes room again.
+    send(
+        &mut t,
+        Call {
+            request: id(4),
+            options: CallOptions::new(),
+            procedure: Uri::from_static("wamp.session.flush_testaments"),
+            payload: Payload::empty(),
+        },
+    )
+    .await;
+    assert!(matches!(recv(&mut t).await, Message::Result(_)));
+    send(&mut t, add_testament(5)).await;
+    assert!(matches!(recv(&mut t).await, Message::Result(_)));
+}
+
 /// A callee session that registered `procedure` and does not answer yet.
 async fn silent_callee(router: &Router, procedure: &'static str) -> Transport {
     let mut callee = join(router).await;

@@ -111,6 +111,10 @@ pub struct Limits {
     /// that a callee that stopped answering fails its callers at once rather than piling
     /// up their calls.
     pub max_invocations_per_callee: usize,
+    /// Testaments one session may have waiting (`wamp.session.add_testament`, both
+    /// scopes together; default 64); one more is answered with ERROR [`LIMIT_EXCEEDED`].
+    /// Each holds an event payload until the session ends.
+    pub max_testaments_per_session: usize,
     /// How long the ABORT for a failed authentication waits (default 500 ms). It doubles
     /// with each further failure of the same authid in the same realm, up to
     /// `login_failure_delay_max`; a successful login of that authid, or a quiet spell of
@@ -125,7 +129,8 @@ pub struct Limits {
 }
 
 /// The error URI of a request refused because the session hit one of its [`Limits`]
-/// (registrations, subscriptions, calls in flight, or the callee's invocations in flight).
+/// (registrations, subscriptions, testaments, calls in flight, or the callee's invocations
+/// in flight).
 /// The ERROR's first argument says which limit, by its TOML key, and its value; its
 /// keyword arguments carry them as `limit` and `max`.
 ///
@@ -150,6 +155,7 @@ impl Default for Limits {
             max_subscriptions_per_session: 1_000,
             max_pending_calls_per_session: 1_000,
             max_invocations_per_callee: 10_000,
+            max_testaments_per_session: 64,
             login_failure_delay: Duration::from_millis(500),
             login_failure_delay_max: Duration::from_secs(16),
             login_failures_per_connection: 3,

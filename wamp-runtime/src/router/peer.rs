@@ -357,6 +357,14 @@ impl Peer {
         }
     }
 
+    /// Testaments waiting, both scopes.
+    pub(crate) fn testament_count(&self) -> usize {
+        self.testaments
+            .lock()
+            .map(|ts| ts.0.len() + ts.1.len())
+            .unwrap_or(0)
+    }
+
     /// Removes the testaments of a scope; returns how many there were.
     pub(crate) fn flush_testaments(&self, detached: bool) -> usize {
         self.testaments

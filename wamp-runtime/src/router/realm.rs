@@ -23,6 +23,7 @@ pub(crate) struct Realm {
     pub(crate) name: Uri,
     roles: Option<HashMap<String, Vec<Permission>>>,
     state: Mutex<RealmState>,
+    limits: SessionLimits,
 }
 
 /// The per-session limits the broker and dealer enforce (see [`super::Limits`]).
@@ -32,6 +33,7 @@ pub(crate) struct SessionLimits {
     pub(crate) subscriptions: usize,
     pub(crate) pending_calls: usize,
     pub(crate) invocations_per_callee: usize,
+    pub(crate) testaments: usize,
 }
 
 impl Default for SessionLimits {
@@ -47,6 +49,7 @@ impl From<&super::Limits> for SessionLimits {
             subscriptions: l.max_subscriptions_per_session,
             pending_calls: l.max_pending_calls_per_session,
             invocations_per_callee: l.max_invocations_per_callee,
+            testaments: l.max_testaments_per_session,
         }
     }
 }
@@ -89,6 +92,7 @@ impl Realm {
         Arc::new(Realm {
             name,
             roles,
+            limits,
             state: Mutex::new(RealmState {
                 sessions: HashMap::new(),
                 broker: Broker::new(history_limit, limits.subscriptions),
@@ -247,6 +251,19 @@ impl Realm {
         let mut state = self.lock();
         if let Message::Call(m) = &msg {
             if meta::is_meta_procedure(m.procedure.as_str()) {
+                let max = self.limits.testaments;
+                if m.procedure.as_str() == "wamp.session.add_testament"
+                    && from.testament_count() >= max
+                {
+                    from.send(limit_exceeded(
+                        MessageType::Call,
+                        m.request,
+                        "max_testaments_per_session",
+                        max,
+                        "the session has as many testaments as it may",
+                    ));
+                    return;
+                }
                 let reply = match meta::call(&mut state, from, m.procedure.as_str(), &m.payload) {
                     Ok(payload) => ResultMessage {
                         request: m.request,
