@@ -336,10 +336,21 @@ every session). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=wamp=debug).
 
 --config FILE (TOML) sets everything; --ws, --rawsocket and --realm then add to it:
 
-  [limits]
+  [limits]                         # every key optional; the defaults are shown
   max_message_size = 16777216      # bytes
   outbound_queue = 4096            # messages before a session counts as a slow consumer
+  slow_consumer_grace_ms = 5000    # how long it may stay above that
+  outbound_hard_limit = 262144     # messages queued before it is cut off at once
   outbound_queue_bytes = 8388608   # bytes queued for a session before it is cut off as one
+  handshake_timeout_ms = 10000     # TLS + WebSocket upgrade / RawSocket handshake
+  hello_timeout_ms = 10000         # each login: HELLO and its whole authentication
+  max_connections = 20000          # connections at once (one more: RawSocket error 4 /
+  max_connections_per_address = 1000  # HTTP 503); per address counts IPv6 per /64
+  max_registrations_per_session = 1000  # one more: ERROR wamp.error.limit_exceeded
+  max_subscriptions_per_session = 1000
+  max_pending_calls_per_session = 1000  # calls in flight as caller
+  max_invocations_per_callee = 10000    # invocations in flight at one callee
+  max_testaments_per_session = 64       # wamp.session.add_testament, both scopes
   login_failure_delay_ms = 500     # a failed login's ABORT waits this long, doubled for each
   login_failure_delay_max_ms = 16000  # further failure of the same authid, up to this (0: off)
   login_failures_per_connection = 3   # failed HELLOs before the connection is closed

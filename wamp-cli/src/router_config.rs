@@ -23,19 +23,121 @@ pub struct Config {
     realms: Vec<RealmFile>,
 }
 
+/// `[limits]`: every key is optional; what is left out keeps its default
+/// (`wamp::router::Limits::default()`, listed in the README).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitsConfig {
+    /// Bytes, the largest message in either direction.
     max_message_size: Option<usize>,
+    /// Messages queued for a session before it counts as a slow consumer.
     outbound_queue: Option<usize>,
+    /// Milliseconds a session may stay above `outbound_queue`.
+    slow_consumer_grace_ms: Option<u64>,
+    /// Messages queued for a session before it is cut off at once.
+    outbound_hard_limit: Option<usize>,
     /// Bytes queued for a session before it is cut off as a slow consumer.
     outbound_queue_bytes: Option<usize>,
+    /// Milliseconds for the transport handshake (TLS, WebSocket upgrade, RawSocket).
+    handshake_timeout_ms: Option<u64>,
+    /// Milliseconds for each login attempt (HELLO and its authentication).
+    hello_timeout_ms: Option<u64>,
+    /// Connections held at once, in total.
+    max_connections: Option<usize>,
+    /// Connections held at once from one address (IPv6: one /64).
+    max_connections_per_address: Option<usize>,
+    /// Registrations one session may hold.
+    max_registrations_per_session: Option<usize>,
+    /// Subscriptions one session may hold.
+    max_subscriptions_per_session: Option<usize>,
+    /// Calls one session may have in flight as caller.
+    max_pending_calls_per_session: Option<usize>,
+    /// Invocations one callee may have in flight.
+    max_invocations_per_callee: Option<usize>,
+    /// Testaments one session may have waiting.
+    max_testaments_per_session: Option<usize>,
     /// Milliseconds before the first ABORT of a failed login (doubling per failure).
     login_failure_delay_ms: Option<u64>,
     /// Milliseconds, the most a failed login's ABORT waits.
     login_failure_delay_max_ms: Option<u64>,
     /// Failed HELLOs one connection may make before it is closed.
     login_failures_per_connection: Option<u32>,
+}
+
+impl LimitsConfig {
+    /// The router's limits: the defaults, overridden by what the file sets. Limits that
+    /// would refuse everything (a zero count or deadline) are errors naming the key.
+    fn limits(&self) -> Result<Limits, String> {
+        fn at_least_one<T: PartialEq + Default + Copy>(
+            key: &str,
+            value: Option<T>,
+        ) -> Result<Option<T>, String> {
+            match value {
+                Some(v) if v == T::default() => Err(format!("[limits] {key} must be at least 1")),
+                other => Ok(other),
+            }
+        }
+        let ms = std::time::Duration::from_millis;
+        let mut limits = Limits::default();
+        if let Some(m) = at_least_one("max_message_size", self.max_message_size)? {
+            limits.max_message_size = m;
+        }
+        if let Some(q) = self.outbound_queue {
+            limits.outbound_queue = q.max(1);
+        }
+        if let Some(g) = self.slow_consumer_grace_ms {
+            limits.slow_consumer_grace = ms(g);
+        }
+        if let Some(h) = at_least_one("outbound_hard_limit", self.outbound_hard_limit)? {
+            limits.outbound_hard_limit = h;
+        }
+        if let Some(b) = self.outbound_queue_bytes {
+            limits.outbound_queue_bytes = b;
+        }
+        if let Some(t) = at_least_one("handshake_timeout_ms", self.handshake_timeout_ms)? {
+            limits.handshake_timeout = ms(t);
+        }
+        if let Some(t) = at_least_one("hello_timeout_ms", self.hello_timeout_ms)? {
+            limits.hello_timeout = ms(t);
+        }
+        if let Some(n) = at_least_one("max_connections", self.max_connections)? {
+            limits.max_connections = n;
+        }
+        let key = "max_connections_per_address";
+        if let Some(n) = at_least_one(key, self.max_connections_per_address)? {
+            limits.max_connections_per_address = n;
+        }
+        let key = "max_registrations_per_session";
+        if let Some(n) = at_least_one(key, self.max_registrations_per_session)? {
+            limits.max_registrations_per_session = n;
+        }
+        let key = "max_subscriptions_per_session";
+        if let Some(n) = at_least_one(key, self.max_subscriptions_per_session)? {
+            limits.max_subscriptions_per_session = n;
+        }
+        let key = "max_pending_calls_per_session";
+        if let Some(n) = at_least_one(key, self.max_pending_calls_per_session)? {
+            limits.max_pending_calls_per_session = n;
+        }
+        let key = "max_invocations_per_callee";
+        if let Some(n) = at_least_one(key, self.max_invocations_per_callee)? {
+            limits.max_invocations_per_callee = n;
+        }
+        let key = "max_testaments_per_session";
+        if let Some(n) = at_least_one(key, self.max_testaments_per_session)? {
+            limits.max_testaments_per_session = n;
+        }
+        if let Some(d) = self.login_failure_delay_ms {
+            limits.login_failure_delay = ms(d);
+        }
+        if let Some(d) = self.login_failure_delay_max_ms {
+            limits.login_failure_delay_max = ms(d);
+        }
+        if let Some(n) = self.login_failures_per_connection {
+            limits.login_failures_per_connection = n.max(1);
+        }
+        Ok(limits)
+    }
 }
 
 /// A listener.
@@ -206,25 +308,7 @@ impl Config {
     /// Adds what the file configures to a router builder.
     pub fn apply(&self, path: &Path, mut builder: RouterBuilder) -> Result<RouterBuilder, String> {
         if let Some(l) = &self.limits {
-            let mut limits = Limits::default();
-            if let Some(m) = l.max_message_size {
-                limits.max_message_size = m;
-            }
-            if let Some(q) = l.outbound_queue {
-                limits.outbound_queue = q.max(1);
-            }
-            if let Some(b) = l.outbound_queue_bytes {
-                limits.outbound_queue_bytes = b;
-            }
-            if let Some(ms) = l.login_failure_delay_ms {
-                limits.login_failure_delay = std::time::Duration::from_millis(ms);
-            }
-            if let Some(ms) = l.login_failure_delay_max_ms {
-                limits.login_failure_delay_max = std::time::Duration::from_millis(ms);
-            }
-            if let Some(n) = l.login_failures_per_connection {
-                limits.login_failures_per_connection = n.max(1);
-            }
+            let limits = l.limits().map_err(|e| format!("{}: {e}", path.display()))?;
             builder = builder.limits(limits);
         }
         for l in &self.listeners {
@@ -397,6 +481,7 @@ fn located(path: &Path, text: &str, e: &toml::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(text: &str) -> Result<Config, String> {
         let dir = std::env::temp_dir().join(format!(
@@ -441,5 +526,73 @@ mod tests {
         assert!(text.contains("login_failures_per_connection: 1"), "{text}");
         let err = parse("[limits]\nlogin_failure_delay = 3\n").expect_err("unknown key");
         assert!(err.contains("login_failure_delay"), "{err}");
+    }
+
+    #[test]
+    fn every_limit_has_a_key() {
+        let config = parse(
+            "[limits]
+max_message_size = 65536
+outbound_queue = 100
+slow_consumer_grace_ms = 2500
+outbound_hard_limit = 1000
+outbound_queue_bytes = 2097152
+handshake_timeout_ms = 3000
+hello_timeout_ms = 4000
+max_connections = 500
+max_connections_per_address = 20
+max_registrations_per_session = 30
+max_subscriptions_per_session = 40
+max_pending_calls_per_session = 50
+max_invocations_per_callee = 60
+max_testaments_per_session = 70
+",
+        )
+        .expect("valid");
+        let limits = config
+            .limits
+            .as_ref()
+            .expect("[limits]")
+            .limits()
+            .expect("limits");
+        assert_eq!(limits.max_message_size, 65536);
+        assert_eq!(limits.outbound_queue, 100);
+        assert_eq!(limits.slow_consumer_grace, Duration::from_millis(2500));
+        assert_eq!(limits.outbound_hard_limit, 1000);
+        assert_eq!(limits.outbound_queue_bytes, 2 * 1024 * 1024);
+        assert_eq!(limits.handshake_timeout, Duration::from_secs(3));
+        assert_eq!(limits.hello_timeout, Duration::from_secs(4));
+        assert_eq!(limits.max_connections, 500);
+        assert_eq!(limits.max_connections_per_address, 20);
+        assert_eq!(limits.max_registrations_per_session, 30);
+        assert_eq!(limits.max_subscriptions_per_session, 40);
+        assert_eq!(limits.max_pending_calls_per_session, 50);
+        assert_eq!(limits.max_invocations_per_callee, 60);
+        assert_eq!(limits.max_testaments_per_session, 70);
+        // Left out: the default.
+        assert_eq!(
+            limits.login_failures_per_connection,
+            Limits::default().login_failures_per_connection
+        );
+    }
+
+    #[test]
+    fn limits_that_refuse_everything_are_errors() {
+        for key in [
+            "max_connections",
+            "max_connections_per_address",
+            "hello_timeout_ms",
+            "handshake_timeout_ms",
+            "max_pending_calls_per_session",
+        ] {
+            let config = parse(&format!("[limits]\n{key} = 0\n")).expect("parses");
+            let err = config
+                .apply(Path::new("router.toml"), RouterBuilder::default())
+                .expect_err("zero is refused");
+            assert!(
+                err.contains("router.toml") && err.contains(key) && err.contains("at least 1"),
+                "{err}"
+            );
+        }
     }
 }

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod flood;
+
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -390,9 +392,31 @@ struct RouterProc {
 }
 
 impl RouterProc {
+    /// Starts `wamp router` with the connection limits raised for the idle sessions phase
+    /// (all its connections come from 127.0.0.1; the default allows 1000 per address).
     fn start(bin: &std::path::Path) -> Result<RouterProc, BoxErr> {
-        let mut child = Command::new(bin)
-            .args(["router", "--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0"])
+        let config =
+            std::env::temp_dir().join(format!("router-compare-{}.toml", std::process::id()));
+        std::fs::write(
+            &config,
+            "[limits]\nmax_connections = 1000000\nmax_connections_per_address = 1000000\n",
+        )?;
+        let router = RouterProc::start_with(bin, Some(&config));
+        let _ = std::fs::remove_file(&config);
+        router
+    }
+
+    /// Starts `wamp router` on free ports, with `--config FILE` if given.
+    fn start_with(
+        bin: &std::path::Path,
+        config: Option<&std::path::Path>,
+    ) -> Result<RouterProc, BoxErr> {
+        let mut command = Command::new(bin);
+        command.args(["router", "--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0"]);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -1845,6 +1869,20 @@ fn print_report(
 // ---------------------------------------------------------------------------------------
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("flood") {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        let result = flood::main(&args);
+        let pid = ROUTER_PID.load(Ordering::SeqCst);
+        if pid != 0 {
+            // SAFETY: our own child; it is stopped when its guard drops, this is a backstop.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        }
+        if let Err(e) = result {
+            eprintln!("router-compare flood: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if std::env::args().nth(1).as_deref() == Some("echo") {
         if let Err(e) = echo_main() {
             eprintln!("router-compare echo: {e}");

@@ -97,6 +97,8 @@ pub(crate) struct Broker {
     /// Deliveries dropped (and publications refused) for a payload a subscriber cannot
     /// represent.
     counters: Arc<Counters>,
+    /// Subscriptions one session may hold.
+    max_per_session: usize,
 }
 
 fn meta_args(args: Vec<Value>) -> Payload {
@@ -128,10 +130,16 @@ pub(crate) fn error(
 }
 
 impl Broker {
-    /// A broker keeping `history_limit` events per subscription.
-    pub(crate) fn with_history(history_limit: usize, counters: Arc<Counters>) -> Self {
+    /// A broker keeping `history_limit` events per subscription and allowing each
+    /// session `max_per_session` subscriptions.
+    pub(crate) fn new(
+        history_limit: usize,
+        max_per_session: usize,
+        counters: Arc<Counters>,
+    ) -> Self {
         Broker {
             history_limit,
+            max_per_session,
             counters,
             ..Broker::default()
         }
@@ -147,6 +155,20 @@ impl Broker {
                 .get(&(topic.clone(), policy_key(policy)))
                 .copied(),
         };
+        let already = existing
+            .and_then(|id| self.subscriptions.get(&id))
+            .is_some_and(|sub| sub.subscribers.contains(&from.id));
+        let held = self.by_session.get(&from.id).map_or(0, Vec::len);
+        if !already && held >= self.max_per_session {
+            from.send(super::realm::limit_exceeded(
+                MessageType::Subscribe,
+                m.request,
+                "max_subscriptions_per_session",
+                self.max_per_session,
+                "the session holds as many subscriptions as it may",
+            ));
+            return;
+        }
         let id = match existing {
             Some(id) => id,
             None => {

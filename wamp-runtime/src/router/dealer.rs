@@ -9,7 +9,7 @@ use super::broker::error;
 use super::convert::{payload_for, Counters};
 use super::matching::{matches, wildcard_rank};
 use super::peer::Peer;
-use super::realm::Realm;
+use super::realm::{limit_exceeded, Realm, SessionLimits};
 use crate::protocol::*;
 
 struct Registration {
@@ -35,6 +35,13 @@ struct CallRecord {
     timer: Option<tokio::task::AbortHandle>,
 }
 
+/// Calls in flight that involve one session, for the per-session limits.
+#[derive(Default)]
+struct InFlight {
+    as_caller: usize,
+    as_callee: usize,
+}
+
 #[derive(Default)]
 pub(crate) struct Dealer {
     registrations: HashMap<Id, Registration>,
@@ -48,6 +55,9 @@ pub(crate) struct Dealer {
     pub(crate) meta: Vec<(&'static str, Payload)>,
     /// Calls, results and errors refused for a payload their recipient cannot represent.
     counters: Arc<Counters>,
+    limits: SessionLimits,
+    /// Per session with calls in flight: how many, as caller and as callee.
+    in_flight: HashMap<Id, InFlight>,
 }
 
 fn meta_args(args: Vec<Value>) -> Payload {
@@ -55,14 +65,26 @@ fn meta_args(args: Vec<Value>) -> Payload {
 }
 
 impl Dealer {
-    pub(crate) fn with_counters(counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(limits: SessionLimits, counters: Arc<Counters>) -> Self {
         Dealer {
+            limits,
             counters,
             ..Dealer::default()
         }
     }
 
     pub(crate) fn register(&mut self, from: &Arc<Peer>, m: Register) {
+        let max = self.limits.registrations;
+        if self.by_session.get(&from.id).map_or(0, Vec::len) >= max {
+            from.send(limit_exceeded(
+                MessageType::Register,
+                m.request,
+                "max_registrations_per_session",
+                max,
+                "the session holds as many registrations as it may",
+            ));
+            return;
+        }
         let policy = m.options.match_policy().unwrap_or(MatchPolicy::Exact);
         let invoke = m.options.invoke().unwrap_or(InvokePolicy::Single);
         let disclose = m.options.disclose_caller().unwrap_or(false);
@@ -335,6 +357,17 @@ impl Dealer {
             }
             return;
         }
+        let max = self.limits.pending_calls;
+        if self.in_flight.get(&from.id).map_or(0, |f| f.as_caller) >= max {
+            from.send(limit_exceeded(
+                MessageType::Call,
+                m.request,
+                "max_pending_calls_per_session",
+                max,
+                "the session has as many calls in flight as it may",
+            ));
+            return;
+        }
         let Some(reg_id) = self.lookup(m.procedure.as_str()) else {
             from.send(error(
                 MessageType::Call,
@@ -363,6 +396,17 @@ impl Dealer {
         let Some(callee) = sessions.get(&callee_id) else {
             return;
         };
+        let max = self.limits.invocations_per_callee;
+        if self.in_flight.get(&callee_id).map_or(0, |f| f.as_callee) >= max {
+            from.send(limit_exceeded(
+                MessageType::Call,
+                m.request,
+                "max_invocations_per_callee",
+                max,
+                "the callee has as many invocations in flight as it may",
+            ));
+            return;
+        }
         if progress_chunk && !callee.has_feature(Role::Callee, "progressive_call_invocations") {
             from.send(error(
                 MessageType::Call,
@@ -428,6 +472,8 @@ impl Dealer {
         );
         self.by_caller
             .insert((from.id, m.request), (callee_id, invocation));
+        self.in_flight.entry(from.id).or_default().as_caller += 1;
+        self.in_flight.entry(callee_id).or_default().as_callee += 1;
         callee.send(
             Invocation {
                 request: invocation,
@@ -442,10 +488,23 @@ impl Dealer {
     fn finish(&mut self, callee: Id, invocation: Id) -> Option<CallRecord> {
         let record = self.calls.remove(&(callee, invocation))?;
         self.by_caller.remove(&(record.caller, record.request));
+        self.leave_flight(record.caller, |f| &mut f.as_caller);
+        self.leave_flight(callee, |f| &mut f.as_callee);
         if let Some(t) = &record.timer {
             t.abort();
         }
         Some(record)
+    }
+
+    /// Counts one call less for `session` (as caller or callee, as `count` picks).
+    fn leave_flight(&mut self, session: Id, count: impl Fn(&mut InFlight) -> &mut usize) {
+        if let Some(f) = self.in_flight.get_mut(&session) {
+            let n = count(f);
+            *n = n.saturating_sub(1);
+            if f.as_caller == 0 && f.as_callee == 0 {
+                self.in_flight.remove(&session);
+            }
+        }
     }
 
     pub(crate) fn on_yield(

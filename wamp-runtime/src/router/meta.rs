@@ -47,7 +47,7 @@ pub(crate) fn session_details(peer: &Peer) -> Dict {
     d.insert("authmethod".into(), Value::from(peer.authmethod.as_str()));
     d.insert("authprovider".into(), Value::from("static"));
     let mut transport = Dict::new();
-    transport.insert("type".into(), Value::from(peer.transport.as_str()));
+    transport.insert("type".into(), Value::from(peer.transport));
     d.insert("transport".into(), Value::Dict(transport));
     d
 }

@@ -27,6 +27,7 @@
 mod auth;
 mod authz;
 mod broker;
+mod connections;
 mod convert;
 mod dealer;
 mod login_guard;
@@ -59,7 +60,13 @@ use crate::transport::{
 };
 use realm::Realm;
 
-/// Resource limits.
+/// Resource limits: what one peer may take of the router, so that it cannot take it from
+/// the others. Every limit has a key in `wamp router`'s TOML (`[limits]`); the README lists
+/// them with their defaults. A limit that is hit is refused in the open, never silently:
+/// connections over a connection limit get the transport's own refusal (RawSocket handshake
+/// error 4 "maximum connection count reached", WebSocket HTTP 503), requests over a
+/// per-session limit an ERROR [`LIMIT_EXCEEDED`] naming the limit, and a session over its
+/// outbound queue an ABORT `wamp.error.slow_consumer`.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Largest message accepted from (and sent to) a client (default 16 MiB).
@@ -76,9 +83,40 @@ pub struct Limits {
     /// disconnected at once as a slow consumer (default 8 MiB). A message always fits an
     /// empty queue, so a message of up to `max_message_size` is still delivered.
     pub outbound_queue_bytes: usize,
-    /// Time allowed for the transport and WAMP handshakes, authentication included
-    /// (default 10 s).
+    /// Time allowed for the transport handshake: TLS, then the WebSocket upgrade or the
+    /// RawSocket handshake (default 10 s). A connection that sends nothing, or dribbles its
+    /// HTTP request (slowloris), is closed when it runs out.
     pub handshake_timeout: Duration,
+    /// Time allowed for each login attempt once the transport is open: from when the router
+    /// starts waiting for a HELLO until it has the last message of the authentication
+    /// (default 10 s). A connection that never sends HELLO, or never answers the CHALLENGE,
+    /// is closed when it runs out. The delay of a refused login is the router's own and does
+    /// not count.
+    pub hello_timeout: Duration,
+    /// Connections the router holds at once over all its listeners, handshakes included
+    /// (default 20000; in-process sessions do not count). One more is refused.
+    pub max_connections: usize,
+    /// Connections from one remote address at once (default 1000). IPv6 addresses count
+    /// per /64 network, the smallest block one subscriber usually gets.
+    pub max_connections_per_address: usize,
+    /// Registrations one session may hold (default 1000); one more REGISTER is answered
+    /// with ERROR [`LIMIT_EXCEEDED`].
+    pub max_registrations_per_session: usize,
+    /// Subscriptions one session may hold (default 1000); one more SUBSCRIBE is answered
+    /// with ERROR [`LIMIT_EXCEEDED`].
+    pub max_subscriptions_per_session: usize,
+    /// Calls one session may have in flight as caller (default 1000); one more CALL is
+    /// answered with ERROR [`LIMIT_EXCEEDED`] (the calls in flight go on).
+    pub max_pending_calls_per_session: usize,
+    /// Invocations one callee may have in flight, from all its callers together (default
+    /// 10000); a CALL that would be one more is answered with ERROR [`LIMIT_EXCEEDED`], so
+    /// that a callee that stopped answering fails its callers at once rather than piling
+    /// up their calls.
+    pub max_invocations_per_callee: usize,
+    /// Testaments one session may have waiting (`wamp.session.add_testament`, both
+    /// scopes together; default 64); one more is answered with ERROR [`LIMIT_EXCEEDED`].
+    /// Each holds an event payload until the session ends.
+    pub max_testaments_per_session: usize,
     /// How long the ABORT for a failed authentication waits (default 500 ms). It doubles
     /// with each further failure of the same authid in the same realm, up to
     /// `login_failure_delay_max`; a successful login of that authid, or a quiet spell of
@@ -92,6 +130,17 @@ pub struct Limits {
     pub login_failures_per_connection: u32,
 }
 
+/// The error URI of a request refused because the session hit one of its [`Limits`]
+/// (registrations, subscriptions, testaments, calls in flight, or the callee's invocations
+/// in flight).
+/// The ERROR's first argument says which limit, by its TOML key, and its value; its
+/// keyword arguments carry them as `limit` and `max`.
+///
+/// The WAMP specification defines no URI for this (`wamp.error.payload_size_exceeded` is
+/// for messages, and nothing else fits), so the router names the condition itself, in the
+/// `wamp.error.` namespace like the specification's own errors.
+pub const LIMIT_EXCEEDED: &str = "wamp.error.limit_exceeded";
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -101,6 +150,14 @@ impl Default for Limits {
             outbound_hard_limit: 262_144,
             outbound_queue_bytes: 8 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
+            hello_timeout: Duration::from_secs(10),
+            max_connections: 20_000,
+            max_connections_per_address: 1_000,
+            max_registrations_per_session: 1_000,
+            max_subscriptions_per_session: 1_000,
+            max_pending_calls_per_session: 1_000,
+            max_invocations_per_callee: 10_000,
+            max_testaments_per_session: 64,
             login_failure_delay: Duration::from_millis(500),
             login_failure_delay_max: Duration::from_secs(16),
             login_failures_per_connection: 3,
@@ -244,6 +301,7 @@ impl RouterBuilder {
                         config.roles.clone(),
                         config.event_history,
                         counters.clone(),
+                        realm::SessionLimits::from(&self.limits),
                     ),
                 )
                 .is_some()
@@ -259,6 +317,10 @@ impl RouterBuilder {
             logins: login_guard::LoginGuard::new(
                 self.limits.login_failure_delay,
                 self.limits.login_failure_delay_max,
+            ),
+            connections: connections::Connections::new(
+                self.limits.max_connections,
+                self.limits.max_connections_per_address,
             ),
             limits: self.limits.clone(),
             counters,
@@ -311,6 +373,8 @@ pub(crate) struct RouterShared {
     pub(crate) logins: login_guard::LoginGuard,
     /// Messages refused or dropped for a payload a recipient cannot represent.
     pub(crate) counters: Arc<convert::Counters>,
+    /// Connections held, for the connection limits.
+    connections: Arc<connections::Connections>,
 }
 
 struct RouterInner {
@@ -405,8 +469,27 @@ async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
+        let slot = match shared.connections.admit(peer.ip()) {
+            connections::Admission::Admitted(slot) => slot,
+            connections::Admission::Refuse(refusing, why) => {
+                tracing::debug!(%peer, "refusing a connection: {why}");
+                let (limit, tls) = (shared.limits.handshake_timeout, tls.clone());
+                tasks.spawn(async move {
+                    let refusal = refuse_connection(stream, kind, tls, &why);
+                    let _ = tokio::time::timeout(limit, refusal).await;
+                    drop(refusing);
+                });
+                continue;
+            }
+            connections::Admission::Drop => {
+                tracing::debug!(%peer, "over the connection limits: closed without an answer");
+                continue;
+            }
+        };
         let (shared, shutdown, tls) = (shared.clone(), shutdown.clone(), tls.clone());
         tasks.spawn(async move {
+            // Held until the connection's task ends: the connection's place in the counts.
+            let _slot = slot;
             let limit = shared.limits.handshake_timeout;
             // Boxed: the TLS and transport handshakes' state must not stay in the
             // future of every established session.
@@ -418,6 +501,39 @@ async fn accept_loop(
                 Err(_) => tracing::debug!(%peer, "transport handshake timed out"),
             }
         });
+    }
+}
+
+/// Answers a connection over a connection limit with the transport's own refusal:
+/// RawSocket handshake error 4 ("maximum connection count reached", the one the
+/// specification defines for this) or, for WebSocket, HTTP 503 before any upgrade, with
+/// `why` (which limit) as the body. Either way the client learns why at once, before any
+/// WAMP session state exists, and nothing of the refused connection is kept.
+async fn refuse_connection(
+    stream: tokio::net::TcpStream,
+    kind: ListenerKind,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    why: &str,
+) {
+    let refused = match tls {
+        None => refuse_on(stream, kind, why).await,
+        Some(acceptor) => match acceptor.accept(stream).await {
+            Ok(stream) => refuse_on(stream, kind, why).await,
+            Err(e) => Err(TransportError::Tls(e.to_string())),
+        },
+    };
+    if let Err(e) = refused {
+        tracing::debug!(error = %e, "refusing a connection failed");
+    }
+}
+
+async fn refuse_on<S>(stream: S, kind: ListenerKind, why: &str) -> Result<(), TransportError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match kind {
+        ListenerKind::RawSocket => rawsocket::refuse_connection_limit(stream).await,
+        ListenerKind::WebSocket => websocket::refuse(stream, 503, why).await,
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) struct Peer {
     pub(crate) authrole: String,
     pub(crate) authmethod: String,
     /// The transport kind, for the meta API (`websocket`, `rawsocket`, ...).
-    pub(crate) transport: String,
+    pub(crate) transport: &'static str,
     /// The serializer payloads must be in for this session; `None` when its transport
     /// takes messages, not bytes (in-memory sessions read any serializer's payloads).
     pub(crate) serializer: Option<Serializer>,
@@ -272,7 +272,7 @@ impl Peer {
         authid: String,
         authrole: String,
         authmethod: String,
-        transport: String,
+        transport: &'static str,
         serializer: Option<Serializer>,
         roles: Dict,
         outbound: Outbox,
@@ -360,6 +360,14 @@ impl Peer {
                 ts.1.push(t)
             }
         }
+    }
+
+    /// Testaments waiting, both scopes.
+    pub(crate) fn testament_count(&self) -> usize {
+        self.testaments
+            .lock()
+            .map(|ts| ts.0.len() + ts.1.len())
+            .unwrap_or(0)
     }
 
     /// Removes the testaments of a scope; returns how many there were.

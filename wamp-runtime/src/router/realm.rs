@@ -14,7 +14,8 @@ use super::dealer::Dealer;
 use super::meta;
 use super::peer::Peer;
 use crate::protocol::{
-    Dict, Id, Message, MessageType, Payload, ResultDetails, ResultMessage, Uri, Value,
+    Dict, ErrorDetails, ErrorMessage, Id, Message, MessageType, Payload, ResultDetails,
+    ResultMessage, Uri, Value,
 };
 
 /// Shared realm state.
@@ -22,6 +23,57 @@ pub(crate) struct Realm {
     pub(crate) name: Uri,
     roles: Option<HashMap<String, Vec<Permission>>>,
     state: Mutex<RealmState>,
+    limits: SessionLimits,
+}
+
+/// The per-session limits the broker and dealer enforce (see [`super::Limits`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SessionLimits {
+    pub(crate) registrations: usize,
+    pub(crate) subscriptions: usize,
+    pub(crate) pending_calls: usize,
+    pub(crate) invocations_per_callee: usize,
+    pub(crate) testaments: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits::from(&super::Limits::default())
+    }
+}
+
+impl From<&super::Limits> for SessionLimits {
+    fn from(l: &super::Limits) -> Self {
+        SessionLimits {
+            registrations: l.max_registrations_per_session,
+            subscriptions: l.max_subscriptions_per_session,
+            pending_calls: l.max_pending_calls_per_session,
+            invocations_per_callee: l.max_invocations_per_callee,
+            testaments: l.max_testaments_per_session,
+        }
+    }
+}
+
+/// The ERROR for a request over one of the [`SessionLimits`]: `key` is the limit's TOML
+/// key, `what` says what there would have been too many of.
+pub(crate) fn limit_exceeded(
+    request_type: MessageType,
+    request: Id,
+    key: &'static str,
+    max: usize,
+    what: &str,
+) -> Message {
+    let mut kwargs = Dict::new();
+    kwargs.insert("limit".into(), Value::from(key));
+    kwargs.insert("max".into(), Value::from(max as u64));
+    ErrorMessage {
+        request_type,
+        request,
+        details: ErrorDetails::new(),
+        error: Uri::from_static(super::LIMIT_EXCEEDED),
+        payload: Payload::from_values(vec![Value::from(format!("{what} ({key} = {max})"))], kwargs),
+    }
+    .into()
 }
 
 pub(crate) struct RealmState {
@@ -36,14 +88,16 @@ impl Realm {
         roles: Option<HashMap<String, Vec<Permission>>>,
         history_limit: usize,
         counters: Arc<super::convert::Counters>,
+        limits: SessionLimits,
     ) -> Arc<Self> {
         Arc::new(Realm {
             name,
             roles,
+            limits,
             state: Mutex::new(RealmState {
                 sessions: HashMap::new(),
-                broker: Broker::with_history(history_limit, counters.clone()),
-                dealer: Dealer::with_counters(counters),
+                broker: Broker::new(history_limit, limits.subscriptions, counters.clone()),
+                dealer: Dealer::new(limits, counters),
             }),
         })
     }
@@ -198,6 +252,19 @@ impl Realm {
         let mut state = self.lock();
         if let Message::Call(m) = &msg {
             if meta::is_meta_procedure(m.procedure.as_str()) {
+                let max = self.limits.testaments;
+                if m.procedure.as_str() == "wamp.session.add_testament"
+                    && from.testament_count() >= max
+                {
+                    from.send(limit_exceeded(
+                        MessageType::Call,
+                        m.request,
+                        "max_testaments_per_session",
+                        max,
+                        "the session has as many testaments as it may",
+                    ));
+                    return;
+                }
                 let reply = match meta::call(&mut state, from, m.procedure.as_str(), &m.payload) {
                     Ok(payload) => ResultMessage {
                         request: m.request,

@@ -67,7 +67,7 @@ fn abort(reason: &'static str, message: impl Into<String>) -> Message {
 }
 
 /// The transport kind as the meta API reports it.
-fn transport_name(t: &Transport) -> String {
+fn transport_name(t: &Transport) -> &'static str {
     use crate::transport::TransportKind as K;
     match t.info().kind {
         K::WebSocket => "websocket",
@@ -76,16 +76,32 @@ fn transport_name(t: &Transport) -> String {
         K::SecureRawSocket => "rawsocket+tls",
         _ => "memory",
     }
-    .to_owned()
 }
 
-/// Reads the next message within the handshake timeout.
-async fn next(t: &mut Transport, timeout: Duration) -> Result<Message, TransportError> {
-    match tokio::time::timeout(timeout, t.next()).await {
-        Err(_) => Err(TransportError::Timeout(timeout)),
+/// Reads the next message of a login attempt, by the attempt's deadline
+/// ([`Limits::hello_timeout`](super::Limits) after it started).
+async fn next(t: &mut Transport, deadline: Deadline) -> Result<Message, TransportError> {
+    match tokio::time::timeout_at(deadline.at, t.next()).await {
+        Err(_) => Err(TransportError::Timeout(deadline.timeout)),
         Ok(None) => Err(TransportError::Closed),
         Ok(Some(Err(e))) => Err(e),
         Ok(Some(Ok(m))) => Ok(m),
+    }
+}
+
+/// When a login attempt must be done, and the limit that set it (for the error).
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    fn after(timeout: Duration) -> Self {
+        Deadline {
+            at: tokio::time::Instant::now() + timeout,
+            timeout,
+        }
     }
 }
 
@@ -322,7 +338,10 @@ async fn handshake(
     let budget = shared.limits.login_failures_per_connection.max(1);
     let mut failures = 0u32;
     loop {
-        let hello = match next(t, shared.limits.handshake_timeout).await {
+        // One deadline for the HELLO and the whole authentication it starts: a client
+        // cannot stretch a login by answering each step just in time.
+        let deadline = Deadline::after(shared.limits.hello_timeout);
+        let hello = match next(t, deadline).await {
             Ok(Message::Hello(h)) => h,
             Ok(other) => {
                 let why = format!("expected HELLO, got {}", other.message_type());
@@ -340,7 +359,7 @@ async fn handshake(
                 "wamp.error.no_such_realm",
                 format!("no realm {}", hello.realm),
             ),
-            Some(realm) => match authenticate(t, shared, realm, &hello).await {
+            Some(realm) => match authenticate(t, shared, deadline, realm, &hello).await {
                 Ok(identity) => {
                     shared.logins.succeeded(&realm.name, &identity.authid);
                     return Some((hello, realm.clone(), identity));
@@ -519,6 +538,7 @@ impl SessionIo {
 async fn authenticate(
     t: &mut Transport,
     shared: &RouterShared,
+    deadline: Deadline,
     realm: &Realm,
     hello: &Hello,
 ) -> Result<Identity, AuthError> {
@@ -573,7 +593,7 @@ async fn authenticate(
         let Some(auth) = user.auth.iter().find(|a| a.method() == method) else {
             continue;
         };
-        let authextra = run_challenge(t, shared, auth, authid, &user.role, hello).await?;
+        let authextra = run_challenge(t, deadline, auth, authid, &user.role, hello).await?;
         return Ok(Identity {
             authid: authid.clone(),
             authrole: user.role.clone(),
@@ -588,7 +608,7 @@ async fn authenticate(
 
 async fn challenge_and_read(
     t: &mut Transport,
-    shared: &RouterShared,
+    deadline: Deadline,
     method: &str,
     extra: AuthExtra,
 ) -> Result<Authenticate, AuthError> {
@@ -601,7 +621,7 @@ async fn challenge_and_read(
     )
     .await
     .map_err(AuthError::Transport)?;
-    match next(t, shared.limits.handshake_timeout).await {
+    match next(t, deadline).await {
         Ok(Message::Authenticate(a)) => Ok(a),
         Ok(other) => Err(AuthError::Protocol(format!(
             "expected AUTHENTICATE, got {}",
@@ -614,7 +634,7 @@ async fn challenge_and_read(
 /// Runs one challenge/response; `Ok` carries WELCOME's authextra.
 async fn run_challenge(
     t: &mut Transport,
-    shared: &RouterShared,
+    deadline: Deadline,
     auth: &UserAuth,
     authid: &str,
     role: &str,
@@ -623,7 +643,7 @@ async fn run_challenge(
     let failed = || AuthError::Refused("authentication failed".to_owned());
     match auth {
         UserAuth::Ticket(ticket) => {
-            let a = challenge_and_read(t, shared, "ticket", AuthExtra::new()).await?;
+            let a = challenge_and_read(t, deadline, "ticket", AuthExtra::new()).await?;
             use subtle::ConstantTimeEq;
             let ok: bool = a
                 .signature
@@ -661,7 +681,7 @@ async fn run_challenge(
                 UserAuth::WampCra(secret) => secret.expose().as_bytes().to_vec(),
                 _ => return Err(failed()),
             };
-            let a = challenge_and_read(t, shared, "wampcra", extra).await?;
+            let a = challenge_and_read(t, deadline, "wampcra", extra).await?;
             cra::verify(&key, &challenge, &a.signature)
                 .then_some(None)
                 .ok_or_else(failed)
@@ -678,7 +698,7 @@ async fn run_challenge(
             let challenge = hex::encode(rand::random::<[u8; 32]>());
             let a = challenge_and_read(
                 t,
-                shared,
+                deadline,
                 "cryptosign",
                 AuthExtra::new().with_challenge(challenge.clone()),
             )
@@ -710,7 +730,7 @@ async fn run_challenge(
             if let scram::Kdf::Argon2id13 { memory, .. } = kdf {
                 extra = extra.with_memory(u64::from(*memory));
             }
-            let a = challenge_and_read(t, shared, scram::METHOD, extra).await?;
+            let a = challenge_and_read(t, deadline, scram::METHOD, extra).await?;
             if a.extra.nonce().as_deref() != Some(nonce.as_str()) {
                 return Err("the nonce does not match the challenge".into());
             }

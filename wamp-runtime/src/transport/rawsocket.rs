@@ -65,6 +65,8 @@ const MAX_IDLE_WRITE_BUFFER: usize = 64 * 1024;
 const ERR_SERIALIZER_UNSUPPORTED: u8 = 1;
 /// Handshake error code 3: use of reserved bits.
 const ERR_RESERVED_BITS: u8 = 3;
+/// Handshake error code 4: maximum connection count reached.
+const ERR_CONNECTION_LIMIT: u8 = 4;
 /// How many PONGs (and PINGs) may wait for room in the write buffer before we stop reading:
 /// a peer that floods PINGs without reading our PONGs gets backpressure, not our memory.
 const MAX_QUEUED_CONTROL: usize = 16;
@@ -190,6 +192,29 @@ where
             Err(error.into())
         }
     }
+}
+
+/// Server half, refusing: reads the client's handshake and answers error code 4, "maximum
+/// connection count reached", then closes. The request is read first so that the answer is
+/// not lost to a reset (closing a socket with unread data resets it). A request without the
+/// magic octet gets no answer. There is no timeout here: wrap the call in one.
+pub async fn refuse_connection_limit<S>(mut stream: S) -> Result<(), TransportError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut request = [0u8; 4];
+    stream
+        .read_exact(&mut request)
+        .await
+        .map_err(handshake_io_error)?;
+    if request[0] == MAGIC {
+        stream
+            .write_all(&[MAGIC, ERR_CONNECTION_LIMIT << 4, 0, 0])
+            .await
+            .map_err(handshake_io_error)?;
+    }
+    let _ = stream.shutdown().await;
+    Ok(())
 }
 
 /// The 4-bit length exponent announcing `max`: the smallest power of two `>= max`, within

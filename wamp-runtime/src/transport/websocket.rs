@@ -71,13 +71,20 @@ impl WebSocketConfig {
         // idle WebSocket session then holds ~1 KiB for it instead of 16 (or 128 by default).
         WsConfig::default()
             .read_buffer_size(TUNGSTENITE_READ_BUFFER)
+            // Write through to `ChunkedReader`, which collects the writes until a flush
+            // and frees its buffer afterwards: tungstenite's own write buffer would keep
+            // the capacity of the largest burst for the life of the connection.
+            .write_buffer_size(0)
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_message_size))
     }
 }
 
-/// tungstenite's own read buffer; see [`WebSocketConfig::tungstenite`].
-const TUNGSTENITE_READ_BUFFER: usize = 1024;
+/// tungstenite's own read buffer; see [`WebSocketConfig::tungstenite`]. It is allocated
+/// at the handshake and kept, so it is part of every idle session's cost; it also bounds
+/// each read tungstenite makes from `ChunkedReader` (a copy from memory, not a system
+/// call), so a large message takes size / 512 of them.
+const TUNGSTENITE_READ_BUFFER: usize = 512;
 
 fn ws_err(e: tungstenite::Error) -> TransportError {
     match e {
@@ -164,7 +171,7 @@ where
             offered: serializers.to_vec(),
             chosen: chosen.map(str::to_owned),
         })?;
-    Ok(wrap(ws, serializer, config, kind, peer_addr))
+    Ok(wrap(ws, serializer, config, kind, peer_addr, false))
 }
 
 /// Server half: performs the opening handshake on an accepted stream and picks the
@@ -252,15 +259,42 @@ where
     let serializer = chosen.ok_or_else(|| {
         TransportError::WebSocket("handshake finished without a subprotocol".into())
     })?;
-    Ok(wrap(ws, serializer, config, kind, peer_addr))
+    Ok(wrap(ws, serializer, config, kind, peer_addr, true))
 }
 
+/// Server half, refusing: reads the client's opening handshake and answers with an HTTP
+/// error (`status`, e.g. 503 when the router holds as many connections as it may) and
+/// `text` as the body, without upgrading. There is no timeout here: wrap the call in one.
+pub async fn refuse<S>(stream: S, status: u16, text: &str) -> Result<(), TransportError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    // The error type is tungstenite's, sized by its HTTP response type.
+    #[allow(clippy::result_large_err)]
+    let callback = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
+        let mut resp = ErrorResponse::new(Some(format!("{text}\n")));
+        *resp.status_mut() = status;
+        Err(resp)
+    };
+    // Ends with an error once the refusal is sent: that is the expected outcome.
+    match tokio_tungstenite::accept_hdr_async(stream, callback).await {
+        Ok(_) => Err(TransportError::WebSocket(
+            "a refused WebSocket upgrade was accepted".into(),
+        )),
+        Err(tungstenite::Error::Http(_)) => Ok(()),
+        Err(e) => Err(ws_err(e)),
+    }
+}
+
+/// `server`: data frames are written by [`WsFrames`] itself (see [`WsFrames::direct`]).
 fn wrap<S>(
-    ws: WebSocketStream<S>,
+    ws: WebSocketStream<ChunkedReader<S>>,
     serializer: Serializer,
     config: &WebSocketConfig,
     kind: TransportKind,
     peer_addr: Option<SocketAddr>,
+    server: bool,
 ) -> Transport
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -278,6 +312,8 @@ where
         ping_to_send: None,
         done: false,
         close: Some(CloseReason::Normal),
+        direct: server,
+        peer_closed: false,
     };
     let info = TransportInfo {
         kind,
@@ -304,13 +340,22 @@ struct Keepalive {
 
 /// WebSocket messages as WAMP frames: text or binary data, control frames handled here.
 struct WsFrames<S> {
-    ws: WebSocketStream<S>,
+    ws: WebSocketStream<ChunkedReader<S>>,
     serializer: Serializer,
     keepalive: Option<Keepalive>,
     ping_to_send: Option<Bytes>,
     done: bool,
     /// The reason the close frame will carry; `None` once it was handed to tungstenite.
     close: Option<CloseReason>,
+    /// Server side: data frames (unmasked, a header and the payload) are added to
+    /// `ChunkedReader`'s write buffer directly, not through tungstenite, whose write buffer
+    /// would keep the capacity of the largest frame ever sent (the WELCOME, for an idle
+    /// session) for the life of the connection. Control frames (pongs, pings, the close)
+    /// still go through tungstenite; `ChunkedReader` takes every write whole, so frames
+    /// never interleave. A client masks its frames: it writes through tungstenite.
+    direct: bool,
+    /// The peer sent a close frame (tungstenite answered it): no data frame may follow.
+    peer_closed: bool,
 }
 
 impl<S> CloseWith for WsFrames<S> {
@@ -414,11 +459,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsFrames<S> {
                 WsMessage::Binary(data) => return Poll::Ready(Some(Ok(data))),
                 WsMessage::Close(_) => {
                     // tungstenite answers the close; the stream ends after it.
+                    self.peer_closed = true;
                     continue;
                 }
                 WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => continue,
             }
         }
+    }
+}
+
+/// WebSocket opcodes of a final text and binary frame (RFC 6455, section 5.2).
+const OPCODE_TEXT: u8 = 0x1;
+const OPCODE_BINARY: u8 = 0x2;
+
+/// The header of an unmasked, final data frame of `len` payload octets: its octets and how
+/// many of them are used (2, 4 or 10).
+fn frame_header(opcode: u8, len: usize) -> ([u8; 10], usize) {
+    let mut h = [0u8; 10];
+    h[0] = 0x80 | opcode;
+    if len < 126 {
+        h[1] = len as u8;
+        (h, 2)
+    } else if let Ok(short) = u16::try_from(len) {
+        h[1] = 126;
+        h[2..4].copy_from_slice(&short.to_be_bytes());
+        (h, 4)
+    } else {
+        h[1] = 127;
+        h[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        (h, 10)
     }
 }
 
@@ -438,10 +507,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Bytes> for WsFrames<S> {
     type Error = TransportError;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        if self.direct {
+            return self.ws.get_mut().poll_room(cx).map_err(TransportError::Io);
+        }
         Pin::new(&mut self.ws).poll_ready(cx).map_err(ws_err)
     }
 
     fn start_send(mut self: Pin<&mut Self>, frame: Bytes) -> Result<(), Self::Error> {
+        if self.direct {
+            if self.peer_closed || self.close.is_none() {
+                return Err(TransportError::Closed);
+            }
+            let opcode = if self.serializer.is_binary() {
+                OPCODE_BINARY
+            } else {
+                std::str::from_utf8(&frame).map_err(|e| {
+                    TransportError::Framing(format!("JSON message is not UTF-8: {e}"))
+                })?;
+                OPCODE_TEXT
+            };
+            let (header, len) = frame_header(opcode, frame.len());
+            self.ws.get_mut().queue(&[&header[..len], &frame]);
+            return Ok(());
+        }
         let msg = if self.serializer.is_binary() {
             WsMessage::Binary(frame)
         } else {
@@ -479,6 +567,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Bytes> for WsFrames<S> {
                 tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
             )) => Poll::Ready(Ok(())),
             other => other.map_err(ws_err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::protocol::frame::{coding::Data, coding::OpCode, Frame};
+
+    /// Our data frame headers are the ones tungstenite writes, for every length encoding.
+    #[test]
+    fn frame_headers_match_tungstenite() {
+        for len in [0usize, 1, 125, 126, 127, 65_535, 65_536, 1 << 20] {
+            for (opcode, data) in [(OPCODE_TEXT, Data::Text), (OPCODE_BINARY, Data::Binary)] {
+                let payload = vec![b'a'; len];
+                let frame = Frame::message(payload.clone(), OpCode::Data(data), true);
+                let mut theirs = Vec::new();
+                frame.format(&mut theirs).expect("format");
+                let (header, n) = frame_header(opcode, len);
+                let mut ours = header[..n].to_vec();
+                ours.extend_from_slice(&payload);
+                assert_eq!(ours, theirs, "length {len}");
+            }
         }
     }
 }
