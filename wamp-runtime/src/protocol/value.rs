@@ -231,6 +231,13 @@ impl Serialize for Value {
                 )))
             }
             Value::Float(f) => s.serialize_f64(*f),
+            // In JSON a string starting with NUL is binary (WAMP's convention): written
+            // as is, it would come back as bytes or as an error. Refuse it instead.
+            Value::String(v) if v.starts_with(JSON_BINARY_PREFIX) && s.is_human_readable() => {
+                Err(serde::ser::Error::custom(
+                    "a string starting with NUL cannot be written as JSON: it would read as binary",
+                ))
+            }
             Value::String(v) => s.serialize_str(v),
             Value::Binary(b) => serialize_binary(b, s),
             Value::List(l) => {
@@ -251,7 +258,12 @@ impl Serialize for Value {
     }
 }
 
-struct ValueVisitor;
+/// Reads any value. `json`: the input is human-readable (JSON), where a string starting
+/// with NUL is binary; in MessagePack and CBOR, which have byte strings of their own, a
+/// string is always a string.
+struct ValueVisitor {
+    json: bool,
+}
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
@@ -289,6 +301,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        if !self.json {
+            return Ok(Value::String(v.to_owned()));
+        }
         match binary_from_json_string(v) {
             Some(Ok(bytes)) => Ok(Value::Binary(bytes)),
             Some(Err(e)) => Err(E::custom(format!("invalid base64 in a binary string: {e}"))),
@@ -296,7 +311,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         }
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        if v.starts_with(JSON_BINARY_PREFIX) {
+        if self.json && v.starts_with(JSON_BINARY_PREFIX) {
             self.visit_str(&v)
         } else {
             Ok(Value::String(v))
@@ -336,7 +351,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
+        let json = d.is_human_readable();
+        d.deserialize_any(ValueVisitor { json })
     }
 }
 
