@@ -185,6 +185,16 @@ impl Peer {
     }
 }
 
+/// Lets the router's tasks run for a moment, so that messages are mostly routed in the
+/// order the script sends them (a REGISTER before the CALL that follows it); without it
+/// every message up to the next await would be routed in whatever order the session tasks
+/// happen to run, and scripts would rarely get a call to a callee.
+async fn settle() {
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Waits until the router holds nothing for `session` (it removes a session once its
 /// task notices the end), and fails with what is left if that does not happen.
 async fn assert_left(router: &Router, session: Option<Id>) {
@@ -243,6 +253,7 @@ async fn run(script: Script) {
                     let peer = slots[slot].take().expect("present");
                     leave(&router, peer, false).await;
                 }
+                settle().await;
             }
             Step::Leave(slot, goodbye) => {
                 if let Some(peer) = slots[usize::from(slot) % SLOTS].take() {
