@@ -235,7 +235,7 @@ impl Serialize for Value {
             // from MessagePack or CBOR that starts with one has no JSON form.
             Value::String(v) if v.starts_with(JSON_BINARY_PREFIX) && s.is_human_readable() => {
                 Err(serde::ser::Error::custom(
-                    "a string starting with U+0000 has no JSON form (WAMP's JSON reads it as binary)",
+                    "a string starting with NUL (U+0000) has no JSON form (WAMP's JSON reads it as binary)",
                 ))
             }
             Value::String(v) => s.serialize_str(v),

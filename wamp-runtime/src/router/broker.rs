@@ -692,3 +692,30 @@ impl Broker {
         )
     }
 }
+
+#[cfg(feature = "fuzzing")]
+impl Broker {
+    /// What the broker still holds for `session` (every session when `None`): the
+    /// fuzzers' check that a session leaves nothing behind. Retained events outlive
+    /// their publishers by design and are not listed.
+    pub(crate) fn residue(&self, session: Option<Id>, out: &mut Vec<String>) {
+        let mine = |s: &Id| session.is_none_or(|want| want == *s);
+        for s in self.by_session.keys().filter(|s| mine(s)) {
+            out.push(format!("broker.by_session has session {s}"));
+        }
+        for sub in self.subscriptions.values() {
+            if session.is_none() || sub.subscribers.iter().any(mine) {
+                out.push(format!(
+                    "broker subscription {} ({}) has subscribers {:?}",
+                    sub.id, sub.topic, sub.subscribers
+                ));
+            }
+        }
+        if session.is_none() && !(self.exact.is_empty() && self.patterns.is_empty()) {
+            out.push(format!(
+                "broker topic indexes not empty: {:?} {:?}",
+                self.exact, self.patterns
+            ));
+        }
+    }
+}

@@ -848,3 +848,45 @@ impl Dealer {
             .map(|r| r.callees.iter().map(|(s, _)| *s).collect())
     }
 }
+
+#[cfg(feature = "fuzzing")]
+impl Dealer {
+    /// What the dealer still holds for `session` (every session when `None`):
+    /// registrations, calls it made or runs. The fuzzers' check that a session leaves
+    /// nothing behind.
+    pub(crate) fn residue(&self, session: Option<Id>, out: &mut Vec<String>) {
+        let mine = |s: &Id| session.is_none_or(|want| want == *s);
+        for s in self.by_session.keys().filter(|s| mine(s)) {
+            out.push(format!("dealer.by_session has session {s}"));
+        }
+        for reg in self.registrations.values() {
+            if session.is_none() || reg.callees.iter().any(|(s, _)| mine(s)) {
+                out.push(format!(
+                    "dealer registration {} ({}) has callees {:?}",
+                    reg.id, reg.procedure, reg.callees
+                ));
+            }
+        }
+        for ((callee, invocation), record) in &self.calls {
+            if mine(callee) || mine(&record.caller) {
+                out.push(format!(
+                    "dealer call {invocation} of callee {callee} from caller {} request {}",
+                    record.caller, record.request
+                ));
+            }
+        }
+        for ((caller, request), (callee, _)) in &self.by_caller {
+            if mine(caller) || mine(callee) {
+                out.push(format!(
+                    "dealer.by_caller has caller {caller} request {request} -> callee {callee}"
+                ));
+            }
+        }
+        if session.is_none() && !(self.exact.is_empty() && self.patterns.is_empty()) {
+            out.push(format!(
+                "dealer procedure indexes not empty: {:?} {:?}",
+                self.exact, self.patterns
+            ));
+        }
+    }
+}

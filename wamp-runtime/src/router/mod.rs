@@ -437,6 +437,26 @@ impl Router {
         self.inner.shared.counters.snapshot()
     }
 
+    /// What the realms still hold for `session` (for every session when `None`):
+    /// sessions, subscriptions, registrations, calls. Empty once a session has left (or
+    /// everyone has). For the fuzz targets only (`fuzzing` feature), not an API.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn fuzz_residue(&self, session: Option<crate::protocol::Id>) -> Vec<String> {
+        let mut out = Vec::new();
+        for realm in self.inner.shared.realms.values() {
+            let state = realm.lock();
+            for s in state.sessions.keys() {
+                if session.is_none_or(|want| want == *s) {
+                    out.push(format!("realm {} still has session {s}", realm.name));
+                }
+            }
+            state.broker.residue(session, &mut out);
+            state.dealer.residue(session, &mut out);
+        }
+        out
+    }
+
     /// Graceful shutdown: every session gets GOODBYE `wamp.close.system_shutdown`,
     /// listeners close, and this returns once every task has finished (or after
     /// `timeout`).
