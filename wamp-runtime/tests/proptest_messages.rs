@@ -461,12 +461,25 @@ fn msgpack_values_without_a_model_are_refused_in_conversion() {
         msgpack_publish(&[0xd4, 0x05, 0x00]),
         "",
     );
-    // A string that is not UTF-8 is malformed MessagePack: refused when the frame is
-    // read (rmp-serde would hand it over as bytes, and it would become binary elsewhere).
-    let e = Serializer::MsgPack
-        .decode(msgpack_publish(&[0xa2, 0xff, 0xfe]))
-        .expect_err("not UTF-8");
-    assert!(e.to_string().contains("not UTF-8"), "{e}");
+    // A string that is not UTF-8: forwarded as is between MessagePack peers (the router
+    // does not parse what it does not convert), refused when converted (rmp-serde would
+    // hand it over as bytes, and it would become binary elsewhere).
+    let frame = msgpack_publish(&[0xa2, 0xff, 0xfe]);
+    let msg = Serializer::MsgPack.decode(frame.clone()).expect("decodes");
+    assert_eq!(
+        Serializer::MsgPack.encode(&msg).expect("same serializer"),
+        frame.to_vec()
+    );
+    let Message::Publish(publish) = msg else {
+        panic!("expected PUBLISH")
+    };
+    for to in [Serializer::Json, Serializer::Cbor] {
+        let e = publish
+            .payload
+            .convert_to(to)
+            .expect_err("not UTF-8: no form elsewhere");
+        assert!(e.to_string().contains("UTF-8"), "{to}: {e}");
+    }
 }
 
 #[test]

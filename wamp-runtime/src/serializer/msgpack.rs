@@ -58,20 +58,6 @@ fn header(bytes: &[u8]) -> Result<(usize, u64, u64), SplitError> {
     })
 }
 
-/// Refuses a string (the value at `pos`, ending at `end`) that is not UTF-8. MessagePack
-/// says strings are UTF-8; rmp-serde hands one that is not to serde as bytes, so it would
-/// otherwise turn into binary when converted to another serializer.
-fn check_utf8(bytes: &[u8], pos: usize, head: usize, end: u64) -> Result<(), SplitError> {
-    if matches!(bytes[pos], 0xa0..=0xbf | 0xd9 | 0xda | 0xdb)
-        && std::str::from_utf8(&bytes[pos + head..end as usize]).is_err()
-    {
-        return Err(SplitError::Invalid(
-            "a MessagePack string that is not UTF-8".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The length in bytes of the one value at the start of `bytes`, checking that it is
 /// complete and nests at most [`MAX_DEPTH`] levels. Iterative: hostile input cannot
 /// exhaust the stack.
@@ -84,7 +70,6 @@ pub(super) fn skip(bytes: &[u8]) -> Result<usize, SplitError> {
         return if end > bytes.len() as u64 {
             Err(SplitError::Truncated)
         } else {
-            check_utf8(bytes, 0, head, end)?;
             Ok(end as usize)
         };
     }
@@ -105,7 +90,6 @@ pub(super) fn skip(bytes: &[u8]) -> Result<usize, SplitError> {
         if end > bytes.len() as u64 {
             return Err(SplitError::Truncated);
         }
-        check_utf8(bytes, pos, head, end)?;
         pos = end as usize;
         if children > 0 {
             if children > (bytes.len() - pos) as u64 {
