@@ -117,15 +117,10 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     let read_args = if p.input.args.is_empty() {
         TokenStream::new()
     } else {
-        let args = input.args_ident();
+        let pattern = input.args_pattern(cx);
         let names = input.names_ident();
-        let fields = p
-            .input
-            .args
-            .iter()
-            .map(|f| names::ident(&names::snake(&f.name.name)));
         quote! {
-            let wire::#args { #(#fields),* } = #rt::__private::decode_args(&invocation.payload, wire::#names)?;
+            let #pattern = #rt::__private::decode_args(&invocation.payload, wire::#names)?;
         }
     };
     let read_kwargs = if p.input.kwargs.is_empty() {

@@ -58,6 +58,32 @@ impl Site<'_> {
     pub fn decode_fn(&self) -> Ident {
         format_ident!("decode_{}", self.key)
     }
+
+    /// Whether the positional arguments are read into a tuple: when every one is required.
+    /// Optional trailing arguments need the `Args` struct, whose `#[serde(default)]` gives
+    /// them `None` when a caller leaves them out.
+    pub fn args_as_tuple(&self) -> bool {
+        self.payload.args.iter().all(|f| !f.ty.expr.is_optional())
+    }
+
+    /// The pattern (and type) `decode_args` reads a site's positional arguments into,
+    /// binding each to its name: `(a, b): (f64, f64)`, or `ArgsStruct { a, b }` (named
+    /// from where the code is rendered: `wire::` outside the wire module).
+    pub fn args_pattern(&self, cx: &Cx<'_>) -> TokenStream {
+        let fields = self
+            .payload
+            .args
+            .iter()
+            .map(|f| names::ident(&names::snake(&f.name.name)));
+        if self.args_as_tuple() {
+            let types = self.payload.args.iter().map(|f| cx.ty(&f.ty.expr));
+            quote!((#(#fields,)*): (#(#types,)*))
+        } else {
+            let args = self.args_ident();
+            let path = if cx.in_wire { quote!() } else { quote!(wire::) };
+            quote!(#path #args { #(#fields),* })
+        }
+    }
 }
 
 pub(super) fn result_shape(cx: &Cx<'_>, p: &Procedure) -> Shape {
@@ -337,9 +363,13 @@ fn input_layout(cx: &Cx<'_>, site: &Site<'_>) -> TokenStream {
         });
         out.extend(quote! {
             pub const #names_ident: &[&str] = &[#(#names),*];
-            #serde
-            pub struct #ident { #(#fields)* }
         });
+        if !site.args_as_tuple() {
+            out.extend(quote! {
+                #serde
+                pub struct #ident { #(#fields)* }
+            });
+        }
     }
     if !p.kwargs.is_empty() {
         let ident = site.kw_ident();
@@ -387,7 +417,7 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
             }
         }),
         Shape::Single(_) => {
-            let args = site.args_ident();
+            let pattern = site.args_pattern(cx);
             let names = site.names_ident();
             let field = names::ident(&names::snake(&p.args[0].name.name));
             out.extend(quote! {
@@ -395,7 +425,7 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
                     Payload::encode_args(serializer, &(value,))
                 }
                 pub fn #decode(payload: &Payload) -> Decoded<#ty> {
-                    let #args { #field } = #rt::__private::decode_args(payload, #names)?;
+                    let #pattern = #rt::__private::decode_args(payload, #names)?;
                     Ok(#field)
                 }
             });
@@ -446,13 +476,9 @@ fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
             let read_args = if p.args.is_empty() {
                 TokenStream::new()
             } else {
-                let args = site.args_ident();
+                let pattern = site.args_pattern(cx);
                 let names = site.names_ident();
-                let fields = p
-                    .args
-                    .iter()
-                    .map(|f| names::ident(&names::snake(&f.name.name)));
-                quote!(let #args { #(#fields),* } = #rt::__private::decode_args(payload, #names)?;)
+                quote!(let #pattern = #rt::__private::decode_args(payload, #names)?;)
             };
             let read_kwargs = if p.kwargs.is_empty() {
                 TokenStream::new()

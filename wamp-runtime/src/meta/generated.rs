@@ -2063,7 +2063,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_session_get_result,
             |service, invocation| async move {
-                let wire::SessionGetArgs { session } = crate::__private::decode_args(
+                let (session,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SESSION_GET_ARGS,
                 )?;
@@ -2081,7 +2081,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_session_kill_result,
             |service, invocation| async move {
-                let wire::SessionKillArgs { session } = crate::__private::decode_args(
+                let (session,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SESSION_KILL_ARGS,
                 )?;
@@ -2104,7 +2104,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_session_kill_by_authid_result,
             |service, invocation| async move {
-                let wire::SessionKillByAuthidArgs { authid } = crate::__private::decode_args(
+                let (authid,): (::std::string::String,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SESSION_KILL_BY_AUTHID_ARGS,
                 )?;
@@ -2127,7 +2127,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_session_kill_by_authrole_result,
             |service, invocation| async move {
-                let wire::SessionKillByAuthroleArgs { authrole } = crate::__private::decode_args(
+                let (authrole,): (::std::string::String,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SESSION_KILL_BY_AUTHROLE_ARGS,
                 )?;
@@ -2205,7 +2205,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_registration_match_result,
             |service, invocation| async move {
-                let wire::RegistrationMatchArgs { procedure } = crate::__private::decode_args(
+                let (procedure,): (::std::string::String,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::REGISTRATION_MATCH_ARGS,
                 )?;
@@ -2225,7 +2225,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_registration_get_result,
             |service, invocation| async move {
-                let wire::RegistrationGetArgs { registration } = crate::__private::decode_args(
+                let (registration,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::REGISTRATION_GET_ARGS,
                 )?;
@@ -2245,7 +2245,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_registration_list_callees_result,
             |service, invocation| async move {
-                let wire::RegistrationListCalleesArgs { registration } = crate::__private::decode_args(
+                let (registration,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::REGISTRATION_LIST_CALLEES_ARGS,
                 )?;
@@ -2265,7 +2265,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_registration_count_callees_result,
             |service, invocation| async move {
-                let wire::RegistrationCountCalleesArgs { registration } = crate::__private::decode_args(
+                let (registration,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::REGISTRATION_COUNT_CALLEES_ARGS,
                 )?;
@@ -2285,7 +2285,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_registration_remove_callee_result,
             |service, invocation| async move {
-                let wire::RegistrationRemoveCalleeArgs { registration, callee } = crate::__private::decode_args(
+                let (registration, callee): (crate::Id, crate::Id) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::REGISTRATION_REMOVE_CALLEE_ARGS,
                 )?;
@@ -2344,7 +2344,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_subscription_match_result,
             |service, invocation| async move {
-                let wire::SubscriptionMatchArgs { topic } = crate::__private::decode_args(
+                let (topic,): (::std::string::String,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SUBSCRIPTION_MATCH_ARGS,
                 )?;
@@ -2362,7 +2362,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_subscription_get_result,
             |service, invocation| async move {
-                let wire::SubscriptionGetArgs { subscription } = crate::__private::decode_args(
+                let (subscription,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SUBSCRIPTION_GET_ARGS,
                 )?;
@@ -2382,7 +2382,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_subscription_list_subscribers_result,
             |service, invocation| async move {
-                let wire::SubscriptionListSubscribersArgs { subscription } = crate::__private::decode_args(
+                let (subscription,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS,
                 )?;
@@ -2402,7 +2402,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_subscription_count_subscribers_result,
             |service, invocation| async move {
-                let wire::SubscriptionCountSubscribersArgs { subscription } = crate::__private::decode_args(
+                let (subscription,): (crate::Id,) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS,
                 )?;
@@ -2422,10 +2422,7 @@ pub mod wamp_meta {
             &service,
             wire::encode_subscription_remove_subscriber_result,
             |service, invocation| async move {
-                let wire::SubscriptionRemoveSubscriberArgs {
-                    subscription,
-                    subscriber,
-                } = crate::__private::decode_args(
+                let (subscription, subscriber): (crate::Id, crate::Id) = crate::__private::decode_args(
                     &invocation.payload,
                     wire::SUBSCRIPTION_REMOVE_SUBSCRIBER_ARGS,
                 )?;
@@ -2578,11 +2575,6 @@ pub mod wamp_meta {
             >,
         }
         pub const SESSION_COUNT_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionCountResultArgs {
-            pub count: u64,
-        }
         pub fn encode_session_count_result(
             value: &u64,
             serializer: Serializer,
@@ -2590,7 +2582,7 @@ pub mod wamp_meta {
             Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_session_count_result(payload: &Payload) -> Decoded<u64> {
-            let SessionCountResultArgs { count } = crate::__private::decode_args(
+            let (count,): (u64,) = crate::__private::decode_args(
                 payload,
                 SESSION_COUNT_RESULT_ARGS,
             )?;
@@ -2606,11 +2598,6 @@ pub mod wamp_meta {
             >,
         }
         pub const SESSION_LIST_RESULT_ARGS: &[&str] = &["session_ids"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionListResultArgs {
-            pub session_ids: ::std::vec::Vec<crate::Id>,
-        }
         pub fn encode_session_list_result(
             value: &::std::vec::Vec<crate::Id>,
             serializer: Serializer,
@@ -2620,24 +2607,14 @@ pub mod wamp_meta {
         pub fn decode_session_list_result(
             payload: &Payload,
         ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let SessionListResultArgs { session_ids } = crate::__private::decode_args(
+            let (session_ids,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
                 payload,
                 SESSION_LIST_RESULT_ARGS,
             )?;
             Ok(session_ids)
         }
         pub const SESSION_GET_ARGS: &[&str] = &["session"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionGetArgs {
-            pub session: crate::Id,
-        }
         pub const SESSION_GET_RESULT_ARGS: &[&str] = &["details"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionGetResultArgs {
-            pub details: super::SessionDetails,
-        }
         pub fn encode_session_get_result(
             value: &super::SessionDetails,
             serializer: Serializer,
@@ -2647,18 +2624,13 @@ pub mod wamp_meta {
         pub fn decode_session_get_result(
             payload: &Payload,
         ) -> Decoded<super::SessionDetails> {
-            let SessionGetResultArgs { details } = crate::__private::decode_args(
+            let (details,): (super::SessionDetails,) = crate::__private::decode_args(
                 payload,
                 SESSION_GET_RESULT_ARGS,
             )?;
             Ok(details)
         }
         pub const SESSION_KILL_ARGS: &[&str] = &["session"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillArgs {
-            pub session: crate::Id,
-        }
         #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillKwargs {
@@ -2674,11 +2646,6 @@ pub mod wamp_meta {
             Ok(())
         }
         pub const SESSION_KILL_BY_AUTHID_ARGS: &[&str] = &["authid"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillByAuthidArgs {
-            pub authid: ::std::string::String,
-        }
         #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthidKwargs {
@@ -2688,11 +2655,6 @@ pub mod wamp_meta {
             pub message: ::core::option::Option<::std::string::String>,
         }
         pub const SESSION_KILL_BY_AUTHID_RESULT_ARGS: &[&str] = &["sessions"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillByAuthidResultArgs {
-            pub sessions: ::std::vec::Vec<crate::Id>,
-        }
         pub fn encode_session_kill_by_authid_result(
             value: &::std::vec::Vec<crate::Id>,
             serializer: Serializer,
@@ -2702,18 +2664,13 @@ pub mod wamp_meta {
         pub fn decode_session_kill_by_authid_result(
             payload: &Payload,
         ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let SessionKillByAuthidResultArgs { sessions } = crate::__private::decode_args(
+            let (sessions,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
                 payload,
                 SESSION_KILL_BY_AUTHID_RESULT_ARGS,
             )?;
             Ok(sessions)
         }
         pub const SESSION_KILL_BY_AUTHROLE_ARGS: &[&str] = &["authrole"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillByAuthroleArgs {
-            pub authrole: ::std::string::String,
-        }
         #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SessionKillByAuthroleKwargs {
@@ -2723,11 +2680,6 @@ pub mod wamp_meta {
             pub message: ::core::option::Option<::std::string::String>,
         }
         pub const SESSION_KILL_BY_AUTHROLE_RESULT_ARGS: &[&str] = &["killed"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillByAuthroleResultArgs {
-            pub killed: ::std::vec::Vec<crate::Id>,
-        }
         pub fn encode_session_kill_by_authrole_result(
             value: &::std::vec::Vec<crate::Id>,
             serializer: Serializer,
@@ -2737,7 +2689,7 @@ pub mod wamp_meta {
         pub fn decode_session_kill_by_authrole_result(
             payload: &Payload,
         ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let SessionKillByAuthroleResultArgs { killed } = crate::__private::decode_args(
+            let (killed,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
                 payload,
                 SESSION_KILL_BY_AUTHROLE_RESULT_ARGS,
             )?;
@@ -2752,11 +2704,6 @@ pub mod wamp_meta {
             pub message: ::core::option::Option<::std::string::String>,
         }
         pub const SESSION_KILL_ALL_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillAllResultArgs {
-            pub count: u64,
-        }
         pub fn encode_session_kill_all_result(
             value: &u64,
             serializer: Serializer,
@@ -2764,18 +2711,13 @@ pub mod wamp_meta {
             Payload::encode_args(serializer, &(value,))
         }
         pub fn decode_session_kill_all_result(payload: &Payload) -> Decoded<u64> {
-            let SessionKillAllResultArgs { count } = crate::__private::decode_args(
+            let (count,): (u64,) = crate::__private::decode_args(
                 payload,
                 SESSION_KILL_ALL_RESULT_ARGS,
             )?;
             Ok(count)
         }
         pub const REGISTRATION_LIST_RESULT_ARGS: &[&str] = &["lists"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationListResultArgs {
-            pub lists: super::RegistrationLists,
-        }
         pub fn encode_registration_list_result(
             value: &super::RegistrationLists,
             serializer: Serializer,
@@ -2785,7 +2727,7 @@ pub mod wamp_meta {
         pub fn decode_registration_list_result(
             payload: &Payload,
         ) -> Decoded<super::RegistrationLists> {
-            let RegistrationListResultArgs { lists } = crate::__private::decode_args(
+            let (lists,): (super::RegistrationLists,) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_LIST_RESULT_ARGS,
             )?;
@@ -2822,11 +2764,6 @@ pub mod wamp_meta {
             Ok(registration)
         }
         pub const REGISTRATION_MATCH_ARGS: &[&str] = &["procedure"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationMatchArgs {
-            pub procedure: ::std::string::String,
-        }
         pub const REGISTRATION_MATCH_RESULT_ARGS: &[&str] = &["registration"];
         #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
@@ -2850,17 +2787,7 @@ pub mod wamp_meta {
             Ok(registration)
         }
         pub const REGISTRATION_GET_ARGS: &[&str] = &["registration"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationGetArgs {
-            pub registration: crate::Id,
-        }
         pub const REGISTRATION_GET_RESULT_ARGS: &[&str] = &["details"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationGetResultArgs {
-            pub details: super::RegistrationDetails,
-        }
         pub fn encode_registration_get_result(
             value: &super::RegistrationDetails,
             serializer: Serializer,
@@ -2870,24 +2797,14 @@ pub mod wamp_meta {
         pub fn decode_registration_get_result(
             payload: &Payload,
         ) -> Decoded<super::RegistrationDetails> {
-            let RegistrationGetResultArgs { details } = crate::__private::decode_args(
+            let (details,): (super::RegistrationDetails,) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_GET_RESULT_ARGS,
             )?;
             Ok(details)
         }
         pub const REGISTRATION_LIST_CALLEES_ARGS: &[&str] = &["registration"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationListCalleesArgs {
-            pub registration: crate::Id,
-        }
         pub const REGISTRATION_LIST_CALLEES_RESULT_ARGS: &[&str] = &["callee_ids"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationListCalleesResultArgs {
-            pub callee_ids: ::std::vec::Vec<crate::Id>,
-        }
         pub fn encode_registration_list_callees_result(
             value: &::std::vec::Vec<crate::Id>,
             serializer: Serializer,
@@ -2897,24 +2814,14 @@ pub mod wamp_meta {
         pub fn decode_registration_list_callees_result(
             payload: &Payload,
         ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let RegistrationListCalleesResultArgs { callee_ids } = crate::__private::decode_args(
+            let (callee_ids,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_LIST_CALLEES_RESULT_ARGS,
             )?;
             Ok(callee_ids)
         }
         pub const REGISTRATION_COUNT_CALLEES_ARGS: &[&str] = &["registration"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationCountCalleesArgs {
-            pub registration: crate::Id,
-        }
         pub const REGISTRATION_COUNT_CALLEES_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationCountCalleesResultArgs {
-            pub count: u64,
-        }
         pub fn encode_registration_count_callees_result(
             value: &u64,
             serializer: Serializer,
@@ -2924,19 +2831,13 @@ pub mod wamp_meta {
         pub fn decode_registration_count_callees_result(
             payload: &Payload,
         ) -> Decoded<u64> {
-            let RegistrationCountCalleesResultArgs { count } = crate::__private::decode_args(
+            let (count,): (u64,) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_COUNT_CALLEES_RESULT_ARGS,
             )?;
             Ok(count)
         }
         pub const REGISTRATION_REMOVE_CALLEE_ARGS: &[&str] = &["registration", "callee"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationRemoveCalleeArgs {
-            pub registration: crate::Id,
-            pub callee: crate::Id,
-        }
         #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct RegistrationRemoveCalleeKwargs {
@@ -2953,11 +2854,6 @@ pub mod wamp_meta {
             Ok(())
         }
         pub const SUBSCRIPTION_LIST_RESULT_ARGS: &[&str] = &["lists"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionListResultArgs {
-            pub lists: super::SubscriptionLists,
-        }
         pub fn encode_subscription_list_result(
             value: &super::SubscriptionLists,
             serializer: Serializer,
@@ -2967,7 +2863,7 @@ pub mod wamp_meta {
         pub fn decode_subscription_list_result(
             payload: &Payload,
         ) -> Decoded<super::SubscriptionLists> {
-            let SubscriptionListResultArgs { lists } = crate::__private::decode_args(
+            let (lists,): (super::SubscriptionLists,) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_LIST_RESULT_ARGS,
             )?;
@@ -3004,11 +2900,6 @@ pub mod wamp_meta {
             Ok(subscription)
         }
         pub const SUBSCRIPTION_MATCH_ARGS: &[&str] = &["topic"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionMatchArgs {
-            pub topic: ::std::string::String,
-        }
         pub const SUBSCRIPTION_MATCH_RESULT_ARGS: &[&str] = &["subscription_ids"];
         #[derive(Deserialize)]
         #[serde(crate = "crate::__private::serde")]
@@ -3032,17 +2923,7 @@ pub mod wamp_meta {
             Ok(subscription_ids)
         }
         pub const SUBSCRIPTION_GET_ARGS: &[&str] = &["subscription"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionGetArgs {
-            pub subscription: crate::Id,
-        }
         pub const SUBSCRIPTION_GET_RESULT_ARGS: &[&str] = &["details"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionGetResultArgs {
-            pub details: super::SubscriptionDetails,
-        }
         pub fn encode_subscription_get_result(
             value: &super::SubscriptionDetails,
             serializer: Serializer,
@@ -3052,26 +2933,16 @@ pub mod wamp_meta {
         pub fn decode_subscription_get_result(
             payload: &Payload,
         ) -> Decoded<super::SubscriptionDetails> {
-            let SubscriptionGetResultArgs { details } = crate::__private::decode_args(
+            let (details,): (super::SubscriptionDetails,) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_GET_RESULT_ARGS,
             )?;
             Ok(details)
         }
         pub const SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionListSubscribersArgs {
-            pub subscription: crate::Id,
-        }
         pub const SUBSCRIPTION_LIST_SUBSCRIBERS_RESULT_ARGS: &[&str] = &[
             "subscriber_ids",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionListSubscribersResultArgs {
-            pub subscriber_ids: ::std::vec::Vec<crate::Id>,
-        }
         pub fn encode_subscription_list_subscribers_result(
             value: &::std::vec::Vec<crate::Id>,
             serializer: Serializer,
@@ -3081,24 +2952,14 @@ pub mod wamp_meta {
         pub fn decode_subscription_list_subscribers_result(
             payload: &Payload,
         ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let SubscriptionListSubscribersResultArgs { subscriber_ids } = crate::__private::decode_args(
+            let (subscriber_ids,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_LIST_SUBSCRIBERS_RESULT_ARGS,
             )?;
             Ok(subscriber_ids)
         }
         pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionCountSubscribersArgs {
-            pub subscription: crate::Id,
-        }
         pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_RESULT_ARGS: &[&str] = &["count"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionCountSubscribersResultArgs {
-            pub count: u64,
-        }
         pub fn encode_subscription_count_subscribers_result(
             value: &u64,
             serializer: Serializer,
@@ -3108,7 +2969,7 @@ pub mod wamp_meta {
         pub fn decode_subscription_count_subscribers_result(
             payload: &Payload,
         ) -> Decoded<u64> {
-            let SubscriptionCountSubscribersResultArgs { count } = crate::__private::decode_args(
+            let (count,): (u64,) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_COUNT_SUBSCRIBERS_RESULT_ARGS,
             )?;
@@ -3118,12 +2979,6 @@ pub mod wamp_meta {
             "subscription",
             "subscriber",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionRemoveSubscriberArgs {
-            pub subscription: crate::Id,
-            pub subscriber: crate::Id,
-        }
         #[derive(Serialize, Deserialize)]
         #[serde(crate = "crate::__private::serde")]
         pub struct SubscriptionRemoveSubscriberKwargs {
@@ -3140,11 +2995,6 @@ pub mod wamp_meta {
             Ok(())
         }
         pub const SESSION_ON_JOIN_EVENT_ARGS: &[&str] = &["details"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionOnJoinEventArgs {
-            pub details: super::SessionDetails,
-        }
         pub fn encode_session_on_join_event(
             value: &super::SessionOnJoinEvent,
             serializer: Serializer,
@@ -3156,7 +3006,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::SessionOnJoinEvent> {
-            let SessionOnJoinEventArgs { details } = crate::__private::decode_args(
+            let (details,): (super::SessionDetails,) = crate::__private::decode_args(
                 payload,
                 SESSION_ON_JOIN_EVENT_ARGS,
             )?;
@@ -3203,12 +3053,6 @@ pub mod wamp_meta {
             })
         }
         pub const REGISTRATION_ON_CREATE_EVENT_ARGS: &[&str] = &["session", "details"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationOnCreateEventArgs {
-            pub session: crate::Id,
-            pub details: super::RegistrationDetails,
-        }
         pub fn encode_registration_on_create_event(
             value: &super::RegistrationOnCreateEvent,
             serializer: Serializer,
@@ -3223,7 +3067,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::RegistrationOnCreateEvent> {
-            let RegistrationOnCreateEventArgs { session, details } = crate::__private::decode_args(
+            let (session, details): (crate::Id, super::RegistrationDetails) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_CREATE_EVENT_ARGS,
             )?;
@@ -3236,12 +3080,6 @@ pub mod wamp_meta {
             "session",
             "registration",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationOnRegisterEventArgs {
-            pub session: crate::Id,
-            pub registration: crate::Id,
-        }
         pub fn encode_registration_on_register_event(
             value: &super::RegistrationOnRegisterEvent,
             serializer: Serializer,
@@ -3256,7 +3094,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::RegistrationOnRegisterEvent> {
-            let RegistrationOnRegisterEventArgs { session, registration } = crate::__private::decode_args(
+            let (session, registration): (crate::Id, crate::Id) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_REGISTER_EVENT_ARGS,
             )?;
@@ -3269,12 +3107,6 @@ pub mod wamp_meta {
             "session",
             "registration",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationOnUnregisterEventArgs {
-            pub session: crate::Id,
-            pub registration: crate::Id,
-        }
         pub fn encode_registration_on_unregister_event(
             value: &super::RegistrationOnUnregisterEvent,
             serializer: Serializer,
@@ -3289,7 +3121,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::RegistrationOnUnregisterEvent> {
-            let RegistrationOnUnregisterEventArgs { session, registration } = crate::__private::decode_args(
+            let (session, registration): (crate::Id, crate::Id) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_UNREGISTER_EVENT_ARGS,
             )?;
@@ -3302,12 +3134,6 @@ pub mod wamp_meta {
             "session",
             "registration",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationOnDeleteEventArgs {
-            pub session: crate::Id,
-            pub registration: crate::Id,
-        }
         pub fn encode_registration_on_delete_event(
             value: &super::RegistrationOnDeleteEvent,
             serializer: Serializer,
@@ -3322,7 +3148,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::RegistrationOnDeleteEvent> {
-            let RegistrationOnDeleteEventArgs { session, registration } = crate::__private::decode_args(
+            let (session, registration): (crate::Id, crate::Id) = crate::__private::decode_args(
                 payload,
                 REGISTRATION_ON_DELETE_EVENT_ARGS,
             )?;
@@ -3332,12 +3158,6 @@ pub mod wamp_meta {
             })
         }
         pub const SUBSCRIPTION_ON_CREATE_EVENT_ARGS: &[&str] = &["session", "details"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionOnCreateEventArgs {
-            pub session: crate::Id,
-            pub details: super::SubscriptionDetails,
-        }
         pub fn encode_subscription_on_create_event(
             value: &super::SubscriptionOnCreateEvent,
             serializer: Serializer,
@@ -3352,7 +3172,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::SubscriptionOnCreateEvent> {
-            let SubscriptionOnCreateEventArgs { session, details } = crate::__private::decode_args(
+            let (session, details): (crate::Id, super::SubscriptionDetails) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_CREATE_EVENT_ARGS,
             )?;
@@ -3365,12 +3185,6 @@ pub mod wamp_meta {
             "session",
             "subscription",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionOnSubscribeEventArgs {
-            pub session: crate::Id,
-            pub subscription: crate::Id,
-        }
         pub fn encode_subscription_on_subscribe_event(
             value: &super::SubscriptionOnSubscribeEvent,
             serializer: Serializer,
@@ -3385,7 +3199,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::SubscriptionOnSubscribeEvent> {
-            let SubscriptionOnSubscribeEventArgs { session, subscription } = crate::__private::decode_args(
+            let (session, subscription): (crate::Id, crate::Id) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_SUBSCRIBE_EVENT_ARGS,
             )?;
@@ -3398,12 +3212,6 @@ pub mod wamp_meta {
             "session",
             "subscription",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionOnUnsubscribeEventArgs {
-            pub session: crate::Id,
-            pub subscription: crate::Id,
-        }
         pub fn encode_subscription_on_unsubscribe_event(
             value: &super::SubscriptionOnUnsubscribeEvent,
             serializer: Serializer,
@@ -3418,7 +3226,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::SubscriptionOnUnsubscribeEvent> {
-            let SubscriptionOnUnsubscribeEventArgs { session, subscription } = crate::__private::decode_args(
+            let (session, subscription): (crate::Id, crate::Id) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_UNSUBSCRIBE_EVENT_ARGS,
             )?;
@@ -3431,12 +3239,6 @@ pub mod wamp_meta {
             "session",
             "subscription",
         ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionOnDeleteEventArgs {
-            pub session: crate::Id,
-            pub subscription: crate::Id,
-        }
         pub fn encode_subscription_on_delete_event(
             value: &super::SubscriptionOnDeleteEvent,
             serializer: Serializer,
@@ -3451,7 +3253,7 @@ pub mod wamp_meta {
             _topic: &str,
             payload: &Payload,
         ) -> Decoded<super::SubscriptionOnDeleteEvent> {
-            let SubscriptionOnDeleteEventArgs { session, subscription } = crate::__private::decode_args(
+            let (session, subscription): (crate::Id, crate::Id) = crate::__private::decode_args(
                 payload,
                 SUBSCRIPTION_ON_DELETE_EVENT_ARGS,
             )?;
