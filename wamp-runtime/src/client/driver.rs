@@ -142,6 +142,15 @@ impl Driver {
         // (they would write it themselves), so failing what is in there fails them all.
         let writer = self.take_writer().await;
         self.end(&reason);
+        // Nothing sent to the driver from now on would be handled, but the channel stays
+        // open until the driver is dropped, after the close handshake below, which can
+        // take a while: a call sent meanwhile would wait that long for its error. Refuse
+        // new commands now, and answer those already queued.
+        self.commands.close();
+        while let Ok(cmd) = self.commands.try_recv() {
+            let _ = self.command_while(cmd, || Error::NotConnected(Some(reason.clone())));
+            self.outbound.command_handled();
+        }
         close(writer, self.close_reason).await;
         if let Some(reply) = self.leaving.take() {
             let _ = reply.send(match exit {
@@ -264,7 +273,14 @@ impl Driver {
 
     /// Commands while disconnected: requests fail at once, removals are applied locally.
     fn offline_command(&mut self, cmd: Command) -> Option<Exit> {
-        let offline = || Error::NotConnected(Some("disconnected; reconnecting".into()));
+        self.command_while(cmd, || {
+            Error::NotConnected(Some("disconnected; reconnecting".into()))
+        })
+    }
+
+    /// A command without a connection: requests fail with `offline()`, removals are
+    /// applied locally, and a leave ends the session.
+    fn command_while(&mut self, cmd: Command, offline: impl Fn() -> Error) -> Option<Exit> {
         match cmd {
             Command::Send(_)
             | Command::Flush
