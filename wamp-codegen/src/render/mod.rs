@@ -158,18 +158,23 @@ fn format_modules(
                 .ok_or_else(|| "internal error: a section is missing".to_string())?;
             let text = &formatted[i];
             // `pub mod NAME {` + the section's lines + `}`; an empty section prints as
-            // `pub mod NAME {}`.
-            let Some((first, rest)) = text.split_once('\n') else {
+            // `pub mod NAME {}` (nothing to add). Anything else would lose lines: refuse.
+            let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+            if rest.is_empty() && first.ends_with("{}") {
                 continue;
-            };
+            }
+            let lines = rest.strip_suffix("}\n").ok_or_else(|| {
+                format!(
+                    "internal error: a formatted section of `{}` has an unexpected shape",
+                    bundle.contracts[c].name.name
+                )
+            })?;
             if section == Section::Header {
                 open = true;
                 body.push_str(first);
                 body.push('\n');
             }
-            if let Some(end) = rest.strip_suffix("}\n") {
-                body.push_str(end);
-            }
+            body.push_str(lines);
         }
         if !open {
             return Err("internal error: a module has no header".to_string());
