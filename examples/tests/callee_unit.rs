@@ -62,13 +62,13 @@ async fn a_callee_method_with_progress_without_a_router() {
         Payload::empty(),
         InvocationDetails::new().with_receive_progress(true),
     );
-    let ctx = Context::new(invocation, calculator::wire::encode_divide_progress);
+    let ctx = Context::new(invocation, calculator::wire::DivideProgress::encode);
     let q = Calc.divide(ctx, 1.0, 4.0, 6).await.expect("divide");
     assert_eq!(q, 0.25);
     let items: Vec<DivideProgress> = progress
         .drain()
         .iter()
-        .map(|p| calculator::wire::decode_divide_progress(p).expect("a progress item"))
+        .map(|p| calculator::wire::DivideProgress::decode(p).expect("a progress item"))
         .collect();
     assert_eq!(
         items,
@@ -86,7 +86,7 @@ async fn a_callee_method_with_progress_without_a_router() {
     );
     let err = Calc
         .divide(
-            Context::new(invocation, calculator::wire::encode_divide_progress),
+            Context::new(invocation, calculator::wire::DivideProgress::encode),
             3.0,
             0.0,
             6,

@@ -40,14 +40,14 @@ fn generated_payloads_validate() {
         value: 2.5,
         mode: calculator::Rounding::HalfEven,
     };
-    let payload = calculator::wire::encode_round_result(&result, Serializer::Json).expect("encode");
+    let payload = calculator::wire::RoundResult::encode(&result, Serializer::Json).expect("encode");
     let (args, kwargs) = as_json(&payload);
     assert!(validator(&s, "/x-wamp-procedures/round/result/args").is_valid(&args));
     assert!(validator(&s, "/x-wamp-procedures/round/result/kwargs").is_valid(&kwargs));
 
     let error = calculator::DivideByZero { dividend: 4.0 };
     let payload =
-        calculator::wire::encode_error_divide_by_zero(&error, Serializer::Json).expect("encode");
+        calculator::wire::ErrorDivideByZero::encode(&error, Serializer::Json).expect("encode");
     let (_, kwargs) = as_json(&payload);
     assert!(validator(&s, "/x-wamp-errors/DivideByZero/payload/kwargs").is_valid(&kwargs));
 

@@ -23,6 +23,8 @@ pub mod export;
 pub mod model;
 pub mod rust;
 pub mod source;
+#[doc(hidden)]
+pub mod wire_derive;
 pub mod write;
 
 mod doc;

@@ -132,6 +132,15 @@ pub fn derive_payload(_item: TokenStream) -> TokenStream {
     outside_derive("wamp::Payload")
 }
 
+/// The codecs of one payload of generated code, from its layout struct (the `wire`
+/// module of a contract). For `wamp-codegen`'s output only: see
+/// `wamp_codegen::wire_derive`.
+#[doc(hidden)]
+#[proc_macro_derive(Wire, attributes(wire))]
+pub fn derive_wire(item: TokenStream) -> TokenStream {
+    wamp_codegen::wire_derive::derive_wire(item.into()).into()
+}
+
 fn outside(what: &str, item: TokenStream) -> TokenStream {
     let msg = format!("{what} is read by the #[wamp::service] trait (or #[wamp::contract] module) around it; it does nothing on its own");
     let item = proc_macro2::TokenStream::from(item);

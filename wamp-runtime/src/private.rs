@@ -17,6 +17,7 @@ use crate::serializer::Serializer;
 pub use crate::{__call_error as call_error, __typed_call as typed_call};
 pub use schemars;
 pub use serde;
+pub use wamp_macros::Wire;
 
 /// Positional arguments as a struct, read tolerantly: extra trailing arguments are
 /// ignored (a newer caller may send more), and an error names the argument.
@@ -190,6 +191,17 @@ pub fn answer<T, E>(returned: Result<T, E>) -> Result<Result<T, E>, PayloadError
 /// The serializer results of an invocation are encoded with.
 pub fn serializer(invocation: &Invocation) -> Serializer {
     invocation.serializer
+}
+
+/// The result encoder of procedures without a result: an empty payload.
+pub fn encode_unit(_: &(), _: Serializer) -> Result<Payload, EncodeError> {
+    Ok(Payload::empty())
+}
+
+/// The result decoder of procedures without a result: whatever the callee sent is
+/// ignored (a newer callee may return something).
+pub fn decode_unit(_: &Payload) -> Result<(), PayloadError> {
+    Ok(())
 }
 
 /// The progress encoder of procedures without progressive results.

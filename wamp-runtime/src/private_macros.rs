@@ -16,7 +16,7 @@
 /// `into_request`) and its `IntoFuture`: awaiting it decodes the result with `$decode` and
 /// maps a failure with `$map`.
 ///
-/// `typed_call!(DivideCall => f64, DivideError; wire::decode_divide_result, DivideError::from_call_error; kwargs)`:
+/// `typed_call!(DivideCall => f64, DivideError; wire::DivideResult::decode, DivideError::from_call_error; kwargs)`:
 /// the builder is a struct with a `request: CallRequest` field and, when `kwargs` is given,
 /// a `kwargs` field that is serialized as the call's keyword arguments.
 #[doc(hidden)]

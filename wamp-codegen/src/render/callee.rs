@@ -7,7 +7,6 @@ use quote::{format_ident, quote};
 
 use super::client::error_type;
 use super::payload::{self, progress_ident, result_shape, shape_type};
-use super::types::default_fn_name;
 use super::{doc_attrs, meta_docs, Cx};
 use crate::model::*;
 use crate::names;
@@ -82,25 +81,16 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         None => quote!(()),
     };
     let mut params = vec![quote!(#ctx: #rt::typed::Context<#progress_ty>)];
-    let mut call_args = vec![quote!(#ctx)];
-    for f in &p.input.args {
+    let mut inputs = Vec::new();
+    for f in p.input.fields() {
         let ident = names::ident(&names::snake(&f.name.name));
-        let ty = cx.ty(&f.ty.expr);
-        params.push(quote!(#ident: #ty));
-        call_args.push(quote!(#ident));
-    }
-    for f in &p.input.kwargs {
-        let ident = names::ident(&names::snake(&f.name.name));
-        if f.default.is_some() {
-            let ty = cx.ty(f.ty.expr.strip_optional());
-            let func = format_ident!("{}", default_fn_name(&input.key, &f.name.name));
-            params.push(quote!(#ident: #ty));
-            call_args.push(quote!(#ident.unwrap_or_else(wire::#func)));
+        let ty = if f.default.is_some() {
+            cx.ty(f.ty.expr.strip_optional())
         } else {
-            let ty = cx.ty(&f.ty.expr);
-            params.push(quote!(#ident: #ty));
-            call_args.push(quote!(#ident));
-        }
+            cx.ty(&f.ty.expr)
+        };
+        params.push(quote!(#ident: #ty));
+        inputs.push(ident);
     }
     let result_ty = shape_type(cx, &result_shape(cx, p));
     let (error_ty, _) = error_type(cx, p);
@@ -114,36 +104,21 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         fn #method(&self, #(#params),*) -> impl ::core::future::Future<Output = ::core::result::Result<#result_ty, #error_ty>> + ::core::marker::Send;
     };
 
-    let read_args = if p.input.args.is_empty() {
+    // The wire module's decoder gives the inputs in the method's order, defaults applied.
+    let read_inputs = if p.input.is_empty() {
         TokenStream::new()
     } else {
-        let pattern = input.args_pattern(cx);
-        let names = input.names_ident();
-        quote! {
-            let #pattern = #rt::__private::decode_args(&invocation.payload, wire::#names)?;
-        }
-    };
-    let read_kwargs = if p.input.kwargs.is_empty() {
-        TokenStream::new()
-    } else {
-        let kw = input.kw_ident();
-        let fields = p
-            .input
-            .kwargs
-            .iter()
-            .map(|f| names::ident(&names::snake(&f.name.name)));
-        quote! {
-            let wire::#kw { #(#fields),* } = #rt::__private::decode_kwargs(&invocation.payload)?;
-        }
+        let decode = input.decode_path();
+        quote!(let (#(#inputs,)*) = #decode(&invocation.payload)?;)
     };
     let context = match &p.progress {
         Some(_) => {
-            let encode = format_ident!("encode_{}_progress", names::snake(&p.name.name));
-            quote!(#rt::typed::Context::new(invocation, wire::#encode))
+            let encode = payload::progress_site(p).map(|s| s.encode_path());
+            quote!(#rt::typed::Context::new(invocation, #encode))
         }
         None => quote!(#rt::typed::Context::new(invocation, #rt::__private::no_progress)),
     };
-    let encode_result = format_ident!("encode_{}_result", names::snake(&p.name.name));
+    let (encode_result, _) = payload::result_codec(cx, p);
     let mut options = TokenStream::new();
     if let Some(invoke) = p.invoke {
         let policy = match invoke {
@@ -159,11 +134,10 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         options.extend(quote!(.disclose_caller(true)));
     }
     let registration = quote! {
-        let registration = #rt::__private::register(session, uri::#uri_const, &service, wire::#encode_result, |service, invocation| async move {
-            #read_args
-            #read_kwargs
+        let registration = #rt::__private::register(session, uri::#uri_const, &service, #encode_result, |service, invocation| async move {
+            #read_inputs
             let #ctx = #context;
-            #rt::__private::answer(service.#method(#(#call_args),*).await)
+            #rt::__private::answer(service.#method(#ctx, #(#inputs),*).await)
         })
         #options;
         registrations.push(registration.await?);

@@ -251,18 +251,18 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     let shape = result_shape(cx, p);
     let result_ty = shape_type(cx, &shape);
     let (error_ty, map_error) = error_type(cx, p);
-    let decode_result = format_ident!("decode_{}_result", names::snake(&p.name.name));
+    let (_, decode_result) = payload::result_codec(cx, p);
     let progressive = p.progress.as_ref().map(|_| {
         let progress = progress_ident(p);
-        let decode_progress = format_ident!("decode_{}_progress", names::snake(&p.name.name));
+        let decode_progress = payload::progress_site(p).map(|s| s.decode_path());
         quote! {
             /// Asks for progressive results: a stream of [`Progressive::Progress`](#rt::typed::Progressive)
             /// items, then the final result. Dropping the stream early cancels the call.
             pub fn progressive(self) -> #rt::typed::ProgressiveCall<#progress, #result_ty, #error_ty> {
                 #rt::typed::ProgressiveCall::new(
                     self.into_request().progressive(),
-                    wire::#decode_progress,
-                    wire::#decode_result,
+                    #decode_progress,
+                    #decode_result,
                     #map_error,
                 )
             }
@@ -300,7 +300,7 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
 
         #own_methods
 
-        #rt::__private::typed_call!(#builder => #result_ty, #error_ty; wire::#decode_result, #map_error #kw_marker);
+        #rt::__private::typed_call!(#builder => #result_ty, #error_ty; #decode_result, #map_error #kw_marker);
 
         #error_enum
     };
@@ -352,8 +352,8 @@ fn topic(cx: &Cx<'_>, t: &Topic) -> (TokenStream, TokenStream) {
     let rt = &cx.rt;
     let event = payload::event_ident(t);
     let site = payload::event_site(t);
-    let encode = site.encode_fn();
-    let decode = site.decode_fn();
+    let encode = site.encode_path();
+    let decode = site.decode_path();
     let snake = names::snake(&t.name.name);
     let publish = format_ident!("publish_{}", snake);
     let subscribe = format_ident!("subscribe_{}", snake);
@@ -421,13 +421,13 @@ fn topic(cx: &Cx<'_>, t: &Topic) -> (TokenStream, TokenStream) {
             #rt::typed::Publish::new(
                 &self.session,
                 #topic_fn(event),
-                wire::#encode(event, self.session.serializer()),
+                #encode(event, self.session.serializer()),
             ) #retain
         }
 
         #sub_docs
         pub fn #subscribe(&self) -> #rt::typed::Subscribe<#event> {
-            #rt::typed::Subscribe::new(&self.session, #pattern, #policy, wire::#decode) #get_retained
+            #rt::typed::Subscribe::new(&self.session, #pattern, #policy, #decode) #get_retained
         }
     };
     let mut items = topic_uri_fn(cx, &topic_fn, &event, topic_body);
@@ -447,7 +447,7 @@ fn filter(
     cx: &Cx<'_>,
     t: &Topic,
     event: &Ident,
-    decode: &Ident,
+    decode: &TokenStream,
     parts: &[UriPart],
 ) -> (TokenStream, TokenStream) {
     let rt = &cx.rt;
@@ -501,7 +501,7 @@ fn filter(
                 };
                 ::core::result::Result::Ok((::std::format!(#format, #(#values),*), policy))
             })();
-            #rt::typed::Subscribe::filtered(&self.session, topic, wire::#decode) #get_retained
+            #rt::typed::Subscribe::filtered(&self.session, topic, #decode) #get_retained
         }
     };
     let doc = doc_attrs(Some(&format!(

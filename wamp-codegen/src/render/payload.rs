@@ -12,7 +12,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::types::{default_fn_name, dict_field};
-use super::{doc_attrs, meta_docs, rename, Cx};
+use super::{doc_attrs, meta_docs, Cx};
 use crate::model::*;
 use crate::names;
 
@@ -40,49 +40,38 @@ pub(super) struct Site<'m> {
 }
 
 impl Site<'_> {
-    pub fn args_ident(&self) -> Ident {
-        format_ident!("{}Args", names::type_name(&self.key))
+    /// The site's layout struct in the `wire` module (`DivideResult`), which has the
+    /// codecs (`wire::DivideResult::encode`/`decode`).
+    pub fn layout_ident(&self) -> Ident {
+        format_ident!("{}", names::type_name(&self.key))
     }
+    /// The owned keyword-argument struct (`wire::DivideKwargs`).
     pub fn kw_ident(&self) -> Ident {
         format_ident!("{}Kwargs", names::type_name(&self.key))
     }
-    pub fn kw_ref_ident(&self) -> Ident {
-        format_ident!("{}KwargsRef", names::type_name(&self.key))
+    /// `wire::Layout::encode`, from the contract module.
+    pub fn encode_path(&self) -> TokenStream {
+        let layout = self.layout_ident();
+        quote!(wire::#layout::encode)
     }
-    pub fn names_ident(&self) -> Ident {
-        format_ident!("{}_ARGS", names::constant(&self.key))
+    /// `wire::Layout::decode`, from the contract module.
+    pub fn decode_path(&self) -> TokenStream {
+        let layout = self.layout_ident();
+        quote!(wire::#layout::decode)
     }
-    pub fn encode_fn(&self) -> Ident {
-        format_ident!("encode_{}", self.key)
-    }
-    pub fn decode_fn(&self) -> Ident {
-        format_ident!("decode_{}", self.key)
-    }
+}
 
-    /// Whether the positional arguments are read into a tuple: when every one is required.
-    /// Optional trailing arguments need the `Args` struct, whose `#[serde(default)]` gives
-    /// them `None` when a caller leaves them out.
-    pub fn args_as_tuple(&self) -> bool {
-        self.payload.args.iter().all(|f| !f.ty.expr.is_optional())
-    }
-
-    /// The pattern (and type) `decode_args` reads a site's positional arguments into,
-    /// binding each to its name: `(a, b): (f64, f64)`, or `ArgsStruct { a, b }` (named
-    /// from where the code is rendered: `wire::` outside the wire module).
-    pub fn args_pattern(&self, cx: &Cx<'_>) -> TokenStream {
-        let fields = self
-            .payload
-            .args
-            .iter()
-            .map(|f| names::ident(&names::snake(&f.name.name)));
-        if self.args_as_tuple() {
-            let types = self.payload.args.iter().map(|f| cx.ty(&f.ty.expr));
-            quote!((#(#fields,)*): (#(#types,)*))
-        } else {
-            let args = self.args_ident();
-            let path = if cx.in_wire { quote!() } else { quote!(wire::) };
-            quote!(#path #args { #(#fields),* })
+/// The encoder and decoder of a procedure's result (the runtime's for no result).
+pub(super) fn result_codec(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
+    match (result_shape(cx, p), result_site(p)) {
+        (Shape::Unit, _) | (_, None) => {
+            let rt = &cx.rt;
+            (
+                quote!(#rt::__private::encode_unit),
+                quote!(#rt::__private::decode_unit),
+            )
         }
+        (_, Some(site)) => (site.encode_path(), site.decode_path()),
     }
 }
 
@@ -145,8 +134,8 @@ pub(super) fn errors(cx: &Cx<'_>) -> TokenStream {
         ))));
         let site = error_site(e);
         out.extend(public_struct(cx, &ident, docs, &site));
-        let encode = site.encode_fn();
-        let decode = site.decode_fn();
+        let encode = site.encode_path();
+        let decode = site.decode_path();
         out.extend(quote! {
             impl ::core::fmt::Display for #ident {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -161,11 +150,11 @@ pub(super) fn errors(cx: &Cx<'_>) -> TokenStream {
                 const URI: &'static str = #uri;
 
                 fn to_payload(&self, serializer: #rt::Serializer) -> ::core::result::Result<#rt::Payload, #rt::protocol::EncodeError> {
-                    wire::#encode(self, serializer)
+                    #encode(self, serializer)
                 }
 
                 fn from_payload(payload: &#rt::Payload) -> ::core::result::Result<Self, #rt::protocol::PayloadError> {
-                    wire::#decode(payload)
+                    #decode(payload)
                 }
             }
         });
@@ -270,18 +259,6 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
         items.extend(input_layout(cx, &input_site(p)));
         if let Some(site) = result_site(p) {
             items.extend(site_codec(cx, &site, &result_shape(cx, p)));
-        } else {
-            items.extend(site_codec(
-                cx,
-                &Site {
-                    key: format!("{}_result", names::snake(&p.name.name)),
-                    payload: &EMPTY,
-                    captures: &[],
-                    capture_index: Vec::new(),
-                    is_event: false,
-                },
-                &Shape::Unit,
-            ));
         }
         if let Some(site) = progress_site(p) {
             items.extend(site_codec(cx, &site, &Shape::Struct(progress_ident(p))));
@@ -295,33 +272,16 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
         ));
     }
     let prelude = cx.prelude_import();
-    let rt = &cx.rt;
     quote! {
-        /// Wire layouts and codecs of the contract's payloads (used by the generated code).
+        /// Wire layouts of the contract's payloads, with their codecs (used by the generated\n        /// code; the layout structs only carry the derive).
         #[doc(hidden)]
+        #[allow(dead_code)]
         pub mod wire {
             #prelude
-            #[allow(unused_imports)]
-            use #rt::__private::serde::{Deserialize, Serialize};
-            #[allow(unused_imports)]
-            use #rt::{Payload, Serializer};
-            #[allow(unused_imports)]
-            use ::core::result::Result::Ok;
-            /// What an encoder returns.
-            #[allow(dead_code)]
-            type Encoded = ::core::result::Result<#rt::Payload, #rt::protocol::EncodeError>;
-            /// What a decoder returns.
-            #[allow(dead_code)]
-            type Decoded<T> = ::core::result::Result<T, #rt::protocol::PayloadError>;
             #items
         }
     }
 }
-
-static EMPTY: PayloadDef = PayloadDef {
-    args: Vec::new(),
-    kwargs: Vec::new(),
-};
 
 fn default_fns<'f>(
     cx: &Cx<'_>,
@@ -342,190 +302,91 @@ fn default_fns<'f>(
     out
 }
 
-/// The positional struct, its names, and the owned keyword struct.
-fn input_layout(cx: &Cx<'_>, site: &Site<'_>) -> TokenStream {
-    let mut out = TokenStream::new();
+/// One field of a layout struct: its type as the site's struct has it, and where it goes
+/// (see `wamp_codegen::wire_derive`).
+fn layout_field(cx: &Cx<'_>, key: &str, f: &Field, kwarg: bool) -> TokenStream {
+    let rust = names::snake(&f.name.name);
+    let ident = names::ident(&rust);
+    let mut args = Vec::new();
+    if kwarg {
+        args.push(quote!(kwarg));
+    }
+    let ty = if f.default.is_some() && kwarg {
+        let func = format_ident!("{}", default_fn_name(key, &f.name.name));
+        args.push(quote!(default = #func));
+        cx.ty(f.ty.expr.strip_optional())
+    } else {
+        if f.ty.expr.is_optional() {
+            args.push(quote!(optional));
+        }
+        cx.ty(&f.ty.expr)
+    };
+    if names::unraw(&rust) != f.name.name {
+        let wire = &f.name.name;
+        args.push(quote!(name = #wire));
+    }
+    let attr = (!args.is_empty()).then(|| quote!(#[wire(#(#args),*)]));
+    quote!(#attr #ident: #ty,)
+}
+
+/// The layout struct of a site (`kind` says which codecs the derive gives it).
+fn layout(cx: &Cx<'_>, site: &Site<'_>, kind: TokenStream) -> TokenStream {
+    let rt = &cx.rt;
     let p = site.payload;
-    if !p.args.is_empty() {
-        let ident = site.args_ident();
-        let names_ident = site.names_ident();
-        let names: Vec<&str> = p.args.iter().map(|f| f.name.name.as_str()).collect();
-        let serde = cx.serde_derive(false, true);
-        let fields = p.args.iter().map(|f| {
+    let ident = site.layout_ident();
+    let captures = site
+        .captures
+        .iter()
+        .zip(&site.capture_index)
+        .map(|(f, &i)| {
             let ident = names::ident(&names::snake(&f.name.name));
             let ty = cx.ty(&f.ty.expr);
-            let attr = if f.ty.expr.is_optional() {
-                quote!(#[serde(default)])
-            } else {
-                TokenStream::new()
-            };
-            quote! { #attr pub #ident: #ty, }
-        });
-        out.extend(quote! {
-            pub const #names_ident: &[&str] = &[#(#names),*];
-        });
-        if !site.args_as_tuple() {
-            out.extend(quote! {
-                #serde
-                pub struct #ident { #(#fields)* }
+            let index = proc_macro2::Literal::usize_unsuffixed(i);
+            let rename = (names::unraw(&ident.to_string()) != f.name.name).then(|| {
+                let wire = &f.name.name;
+                quote!(, name = #wire)
             });
+            quote!(#[wire(capture = #index #rename)] #ident: #ty,)
+        });
+    let args = p.args.iter().map(|f| layout_field(cx, &site.key, f, false));
+    let kwargs = p
+        .kwargs
+        .iter()
+        .map(|f| layout_field(cx, &site.key, f, true));
+    let mut out = default_fns(cx, &site.key, p.kwargs.iter());
+    out.extend(quote! {
+        #[derive(#rt::__private::Wire)]
+        #[wire(runtime = #rt, #kind)]
+        pub struct #ident {
+            #(#captures)*
+            #(#args)*
+            #(#kwargs)*
         }
-    }
-    if !p.kwargs.is_empty() {
-        let ident = site.kw_ident();
-        let serde = cx.serde_derive(true, true);
-        let fields = p.kwargs.iter().map(|f| {
-            let rust = names::snake(&f.name.name);
-            let fident = names::ident(&rust);
-            let rename = rename(&f.name.name, &rust);
-            if f.ty.expr.is_optional() || f.default.is_some() {
-                let ty = cx.ty(f.ty.expr.strip_optional());
-                quote! {
-                    #rename
-                    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-                    pub #fident: ::core::option::Option<#ty>,
-                }
-            } else {
-                let ty = cx.ty(&f.ty.expr);
-                quote! { #rename pub #fident: #ty, }
-            }
-        });
-        out.extend(quote! {
-            #serde
-            pub struct #ident { #(#fields)* }
-        });
-    }
-    out.extend(default_fns(cx, &site.key, p.kwargs.iter()));
+    });
     out
 }
 
-/// Layout plus encode/decode functions of a site.
+/// A procedure's input: its layout, whose `decode` gives every input in order (the
+/// callee's arguments), defaults applied. Nothing for a procedure without inputs.
+fn input_layout(cx: &Cx<'_>, site: &Site<'_>) -> TokenStream {
+    if site.payload.is_empty() {
+        return TokenStream::new();
+    }
+    layout(cx, site, quote!(input))
+}
+
+/// The layout and codecs of a result, progress, error or event.
 fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
-    let rt = &cx.rt;
-    let mut out = input_layout(cx, site);
-    let p = site.payload;
-    let encode = site.encode_fn();
-    let decode = site.decode_fn();
-    let ty = shape_type(cx, shape);
     match shape {
-        Shape::Unit => out.extend(quote! {
-            pub fn #encode(_: &(), _: Serializer) -> Encoded {
-                Ok(Payload::empty())
+        Shape::Unit => TokenStream::new(),
+        Shape::Single(_) => layout(cx, site, quote!(single)),
+        Shape::Struct(ident) => {
+            let ty = cx.local(ident);
+            if site.is_event {
+                layout(cx, site, quote!(event = #ty))
+            } else {
+                layout(cx, site, quote!(of = #ty))
             }
-            pub fn #decode(_: &Payload) -> Decoded<()> {
-                Ok(())
-            }
-        }),
-        Shape::Single(_) => {
-            let pattern = site.args_pattern(cx);
-            let names = site.names_ident();
-            let field = names::ident(&names::snake(&p.args[0].name.name));
-            out.extend(quote! {
-                pub fn #encode(value: &#ty, serializer: Serializer) -> Encoded {
-                    Payload::encode_args(serializer, &(value,))
-                }
-                pub fn #decode(payload: &Payload) -> Decoded<#ty> {
-                    let #pattern = #rt::__private::decode_args(payload, #names)?;
-                    Ok(#field)
-                }
-            });
-        }
-        Shape::Struct(_) => {
-            // Encoding borrows the public struct's fields.
-            let encode_args = if p.args.is_empty() {
-                quote!(let payload = Payload::empty();)
-            } else {
-                let fields = p.args.iter().map(|f| {
-                    let ident = names::ident(&names::snake(&f.name.name));
-                    quote!(&value.#ident)
-                });
-                quote!(let payload = Payload::encode_args(serializer, &(#(#fields,)*))?;)
-            };
-            let encode_kwargs = if p.kwargs.is_empty() {
-                quote!(Ok(payload))
-            } else {
-                let kw_ref = site.kw_ref_ident();
-                let is_none = format!("{}::__private::is_none", super::rt_string(rt));
-                let serde = cx.serde_derive(true, false);
-                let ref_fields = p.kwargs.iter().map(|f| {
-                    let rust = names::snake(&f.name.name);
-                    let ident = names::ident(&rust);
-                    let rename = rename(&f.name.name, &rust);
-                    let (ty, attr) = if f.default.is_some() {
-                        (cx.ty(f.ty.expr.strip_optional()), TokenStream::new())
-                    } else if f.ty.expr.is_optional() {
-                        (
-                            cx.ty(&f.ty.expr),
-                            quote!(#[serde(skip_serializing_if = #is_none)]),
-                        )
-                    } else {
-                        (cx.ty(&f.ty.expr), TokenStream::new())
-                    };
-                    quote! { #rename #attr pub #ident: &'a #ty, }
-                });
-                let inits = p.kwargs.iter().map(|f| {
-                    let ident = names::ident(&names::snake(&f.name.name));
-                    quote!(#ident: &value.#ident,)
-                });
-                out.extend(quote! {
-                    #serde
-                    pub struct #kw_ref<'a> { #(#ref_fields)* }
-                });
-                quote!(payload.with_encoded_kwargs(serializer, &#kw_ref { #(#inits)* }))
-            };
-            let read_args = if p.args.is_empty() {
-                TokenStream::new()
-            } else {
-                let pattern = site.args_pattern(cx);
-                let names = site.names_ident();
-                quote!(let #pattern = #rt::__private::decode_args(payload, #names)?;)
-            };
-            let read_kwargs = if p.kwargs.is_empty() {
-                TokenStream::new()
-            } else {
-                let kw = site.kw_ident();
-                let fields = p
-                    .kwargs
-                    .iter()
-                    .map(|f| names::ident(&names::snake(&f.name.name)));
-                quote!(let #kw { #(#fields),* } = #rt::__private::decode_kwargs(payload)?;)
-            };
-            let captures = site.captures.iter().enumerate().map(|(i, f)| {
-                let ident = names::ident(&names::snake(&f.name.name));
-                let name = &f.name.name;
-                let index = site.capture_index[i];
-                quote!(let #ident = #rt::__private::capture_at(topic, #index, #name)?;)
-            });
-            let inits = site.captures.iter().chain(p.fields()).map(|f| {
-                let ident = names::ident(&names::snake(&f.name.name));
-                match &f.default {
-                    Some(_) if p.kwargs.iter().any(|k| std::ptr::eq(k, f)) => {
-                        let func = format_ident!("{}", default_fn_name(&site.key, &f.name.name));
-                        quote!(#ident: #ident.unwrap_or_else(#func),)
-                    }
-                    _ => quote!(#ident,),
-                }
-            });
-            let decode_sig = if site.is_event && site.captures.is_empty() {
-                quote!(_topic: &str, payload: &Payload)
-            } else if site.is_event {
-                quote!(topic: &str, payload: &Payload)
-            } else {
-                quote!(payload: &Payload)
-            };
-            out.extend(quote! {
-                pub fn #encode(value: &#ty, serializer: Serializer) -> Encoded {
-                    #encode_args
-                    #encode_kwargs
-                }
-                pub fn #decode(#decode_sig) -> Decoded<#ty> {
-                    #(#captures)*
-                    #read_args
-                    #read_kwargs
-                    Ok(#ty { #(#inits)* })
-                }
-            });
         }
     }
-    out
 }

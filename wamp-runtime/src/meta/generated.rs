@@ -396,12 +396,12 @@ pub mod wamp_meta {
             &self,
             serializer: crate::Serializer,
         ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            wire::encode_error_no_such_session(self, serializer)
+            wire::ErrorNoSuchSession::encode(self, serializer)
         }
         fn from_payload(
             payload: &crate::Payload,
         ) -> ::core::result::Result<Self, crate::protocol::PayloadError> {
-            wire::decode_error_no_such_session(payload)
+            wire::ErrorNoSuchSession::decode(payload)
         }
     }
     /// No registration with the given ID exists on the router.
@@ -430,12 +430,12 @@ pub mod wamp_meta {
             &self,
             serializer: crate::Serializer,
         ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            wire::encode_error_no_such_registration(self, serializer)
+            wire::ErrorNoSuchRegistration::encode(self, serializer)
         }
         fn from_payload(
             payload: &crate::Payload,
         ) -> ::core::result::Result<Self, crate::protocol::PayloadError> {
-            wire::decode_error_no_such_registration(payload)
+            wire::ErrorNoSuchRegistration::decode(payload)
         }
     }
     /// No subscription with the given ID exists on the router.
@@ -464,12 +464,12 @@ pub mod wamp_meta {
             &self,
             serializer: crate::Serializer,
         ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            wire::encode_error_no_such_subscription(self, serializer)
+            wire::ErrorNoSuchSubscription::encode(self, serializer)
         }
         fn from_payload(
             payload: &crate::Payload,
         ) -> ::core::result::Result<Self, crate::protocol::PayloadError> {
-            wire::decode_error_no_such_subscription(payload)
+            wire::ErrorNoSuchSubscription::decode(payload)
         }
     }
     /// A `reason` keyword argument is not a valid non-empty URI.
@@ -498,12 +498,12 @@ pub mod wamp_meta {
             &self,
             serializer: crate::Serializer,
         ) -> ::core::result::Result<crate::Payload, crate::protocol::EncodeError> {
-            wire::encode_error_invalid_uri(self, serializer)
+            wire::ErrorInvalidUri::encode(self, serializer)
         }
         fn from_payload(
             payload: &crate::Payload,
         ) -> ::core::result::Result<Self, crate::protocol::PayloadError> {
-            wire::decode_error_invalid_uri(payload)
+            wire::ErrorInvalidUri::decode(payload)
         }
     }
     /// A session joined the realm.
@@ -966,7 +966,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 session_on_join_event_topic(event),
-                wire::encode_session_on_join_event(event, self.session.serializer()),
+                wire::SessionOnJoinEvent::encode(event, self.session.serializer()),
             )
         }
         /// Subscribes to `wamp.session.on_join`: `.await` it for a stream of [`SessionOnJoinEvent`]s.
@@ -977,7 +977,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.session.on_join",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_session_on_join_event,
+                wire::SessionOnJoinEvent::decode,
             )
         }
         /// A session left the realm or was disconnected.
@@ -990,7 +990,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 session_on_leave_event_topic(event),
-                wire::encode_session_on_leave_event(event, self.session.serializer()),
+                wire::SessionOnLeaveEvent::encode(event, self.session.serializer()),
             )
         }
         /// Subscribes to `wamp.session.on_leave`: `.await` it for a stream of [`SessionOnLeaveEvent`]s.
@@ -1001,7 +1001,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.session.on_leave",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_session_on_leave_event,
+                wire::SessionOnLeaveEvent::decode,
             )
         }
         /// A registration was created: the first callee registered a URI without a registration. `on_register` follows.
@@ -1014,10 +1014,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 registration_on_create_event_topic(event),
-                wire::encode_registration_on_create_event(
-                    event,
-                    self.session.serializer(),
-                ),
+                wire::RegistrationOnCreateEvent::encode(event, self.session.serializer()),
             )
         }
         /// Subscribes to `wamp.registration.on_create`: `.await` it for a stream of [`RegistrationOnCreateEvent`]s.
@@ -1028,7 +1025,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.registration.on_create",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_registration_on_create_event,
+                wire::RegistrationOnCreateEvent::decode,
             )
         }
         /// A callee session was added to a registration.
@@ -1041,7 +1038,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 registration_on_register_event_topic(event),
-                wire::encode_registration_on_register_event(
+                wire::RegistrationOnRegisterEvent::encode(
                     event,
                     self.session.serializer(),
                 ),
@@ -1055,7 +1052,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.registration.on_register",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_registration_on_register_event,
+                wire::RegistrationOnRegisterEvent::decode,
             )
         }
         /// A callee session was removed from a registration.
@@ -1068,7 +1065,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 registration_on_unregister_event_topic(event),
-                wire::encode_registration_on_unregister_event(
+                wire::RegistrationOnUnregisterEvent::encode(
                     event,
                     self.session.serializer(),
                 ),
@@ -1082,7 +1079,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.registration.on_unregister",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_registration_on_unregister_event,
+                wire::RegistrationOnUnregisterEvent::decode,
             )
         }
         /// A registration was deleted after its last callee was removed; `on_unregister` came first.
@@ -1095,10 +1092,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 registration_on_delete_event_topic(event),
-                wire::encode_registration_on_delete_event(
-                    event,
-                    self.session.serializer(),
-                ),
+                wire::RegistrationOnDeleteEvent::encode(event, self.session.serializer()),
             )
         }
         /// Subscribes to `wamp.registration.on_delete`: `.await` it for a stream of [`RegistrationOnDeleteEvent`]s.
@@ -1109,7 +1103,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.registration.on_delete",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_registration_on_delete_event,
+                wire::RegistrationOnDeleteEvent::decode,
             )
         }
         /// A subscription was created: the first subscriber subscribed to a topic without subscribers. `on_subscribe` follows.
@@ -1122,10 +1116,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 subscription_on_create_event_topic(event),
-                wire::encode_subscription_on_create_event(
-                    event,
-                    self.session.serializer(),
-                ),
+                wire::SubscriptionOnCreateEvent::encode(event, self.session.serializer()),
             )
         }
         /// Subscribes to `wamp.subscription.on_create`: `.await` it for a stream of [`SubscriptionOnCreateEvent`]s.
@@ -1136,7 +1127,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.subscription.on_create",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_subscription_on_create_event,
+                wire::SubscriptionOnCreateEvent::decode,
             )
         }
         /// A session was added to a subscription.
@@ -1149,7 +1140,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 subscription_on_subscribe_event_topic(event),
-                wire::encode_subscription_on_subscribe_event(
+                wire::SubscriptionOnSubscribeEvent::encode(
                     event,
                     self.session.serializer(),
                 ),
@@ -1163,7 +1154,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.subscription.on_subscribe",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_subscription_on_subscribe_event,
+                wire::SubscriptionOnSubscribeEvent::decode,
             )
         }
         /// A session was removed from a subscription.
@@ -1176,7 +1167,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 subscription_on_unsubscribe_event_topic(event),
-                wire::encode_subscription_on_unsubscribe_event(
+                wire::SubscriptionOnUnsubscribeEvent::encode(
                     event,
                     self.session.serializer(),
                 ),
@@ -1190,7 +1181,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.subscription.on_unsubscribe",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_subscription_on_unsubscribe_event,
+                wire::SubscriptionOnUnsubscribeEvent::decode,
             )
         }
         /// A subscription was deleted after its last subscriber was removed; `on_unsubscribe` came first.
@@ -1203,10 +1194,7 @@ pub mod wamp_meta {
             crate::typed::Publish::new(
                 &self.session,
                 subscription_on_delete_event_topic(event),
-                wire::encode_subscription_on_delete_event(
-                    event,
-                    self.session.serializer(),
-                ),
+                wire::SubscriptionOnDeleteEvent::encode(event, self.session.serializer()),
             )
         }
         /// Subscribes to `wamp.subscription.on_delete`: `.await` it for a stream of [`SubscriptionOnDeleteEvent`]s.
@@ -1217,7 +1205,7 @@ pub mod wamp_meta {
                 &self.session,
                 "wamp.subscription.on_delete",
                 crate::protocol::MatchPolicy::Exact,
-                wire::decode_subscription_on_delete_event,
+                wire::SubscriptionOnDeleteEvent::decode,
             )
         }
     }
@@ -1227,8 +1215,8 @@ pub mod wamp_meta {
         request: crate::client::CallRequest,
     }
     crate::__private::typed_call!(
-        SessionCountCall => u64, crate ::client::Error;
-        wire::decode_session_count_result, ::core::convert::identity
+        SessionCountCall => u64, crate ::client::Error; wire::SessionCountResult::decode,
+        ::core::convert::identity
     );
     /// A call of `session_list` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
@@ -1237,7 +1225,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SessionListCall => ::std::vec::Vec < crate ::Id >, crate ::client::Error;
-        wire::decode_session_list_result, ::core::convert::identity
+        wire::SessionListResult::decode, ::core::convert::identity
     );
     /// A call of `session_get` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
@@ -1246,7 +1234,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SessionGetCall => SessionDetails, SessionGetError;
-        wire::decode_session_get_result, SessionGetError::from_call_error
+        wire::SessionGetResult::decode, SessionGetError::from_call_error
     );
     /// Why a call of `session_get` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
@@ -1276,7 +1264,7 @@ pub mod wamp_meta {
         }
     }
     crate::__private::typed_call!(
-        SessionKillCall => (), SessionKillError; wire::decode_session_kill_result,
+        SessionKillCall => (), SessionKillError; crate ::__private::decode_unit,
         SessionKillError::from_call_error; kwargs
     );
     /// Why a call of `session_kill` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1312,7 +1300,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SessionKillByAuthidCall => ::std::vec::Vec < crate ::Id >,
-        SessionKillByAuthidError; wire::decode_session_kill_by_authid_result,
+        SessionKillByAuthidError; wire::SessionKillByAuthidResult::decode,
         SessionKillByAuthidError::from_call_error; kwargs
     );
     /// Why a call of `session_kill_by_authid` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1344,7 +1332,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SessionKillByAuthroleCall => ::std::vec::Vec < crate ::Id >,
-        SessionKillByAuthroleError; wire::decode_session_kill_by_authrole_result,
+        SessionKillByAuthroleError; wire::SessionKillByAuthroleResult::decode,
         SessionKillByAuthroleError::from_call_error; kwargs
     );
     /// Why a call of `session_kill_by_authrole` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1376,8 +1364,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SessionKillAllCall => u64, SessionKillAllError;
-        wire::decode_session_kill_all_result, SessionKillAllError::from_call_error;
-        kwargs
+        wire::SessionKillAllResult::decode, SessionKillAllError::from_call_error; kwargs
     );
     /// Why a call of `session_kill_all` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
@@ -1395,7 +1382,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         RegistrationListCall => RegistrationLists, crate ::client::Error;
-        wire::decode_registration_list_result, ::core::convert::identity
+        wire::RegistrationListResult::decode, ::core::convert::identity
     );
     /// A call of `registration_lookup` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
@@ -1404,7 +1391,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         RegistrationLookupCall => ::core::option::Option < crate ::Id >, crate
-        ::client::Error; wire::decode_registration_lookup_result,
+        ::client::Error; wire::RegistrationLookupResult::decode,
         ::core::convert::identity
     );
     /// A call of `registration_match` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
@@ -1414,8 +1401,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         RegistrationMatchCall => ::core::option::Option < crate ::Id >, crate
-        ::client::Error; wire::decode_registration_match_result,
-        ::core::convert::identity
+        ::client::Error; wire::RegistrationMatchResult::decode, ::core::convert::identity
     );
     /// A call of `registration_get` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
@@ -1424,7 +1410,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         RegistrationGetCall => RegistrationDetails, RegistrationGetError;
-        wire::decode_registration_get_result, RegistrationGetError::from_call_error
+        wire::RegistrationGetResult::decode, RegistrationGetError::from_call_error
     );
     /// Why a call of `registration_get` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
@@ -1444,7 +1430,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         RegistrationListCalleesCall => ::std::vec::Vec < crate ::Id >,
-        RegistrationListCalleesError; wire::decode_registration_list_callees_result,
+        RegistrationListCalleesError; wire::RegistrationListCalleesResult::decode,
         RegistrationListCalleesError::from_call_error
     );
     /// Why a call of `registration_list_callees` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1465,7 +1451,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         RegistrationCountCalleesCall => u64, RegistrationCountCalleesError;
-        wire::decode_registration_count_callees_result,
+        wire::RegistrationCountCalleesResult::decode,
         RegistrationCountCalleesError::from_call_error
     );
     /// Why a call of `registration_count_callees` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1493,9 +1479,8 @@ pub mod wamp_meta {
         }
     }
     crate::__private::typed_call!(
-        RegistrationRemoveCalleeCall => (), RegistrationRemoveCalleeError;
-        wire::decode_registration_remove_callee_result,
-        RegistrationRemoveCalleeError::from_call_error; kwargs
+        RegistrationRemoveCalleeCall => (), RegistrationRemoveCalleeError; crate
+        ::__private::decode_unit, RegistrationRemoveCalleeError::from_call_error; kwargs
     );
     /// Why a call of `registration_remove_callee` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
@@ -1518,7 +1503,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SubscriptionListCall => SubscriptionLists, crate ::client::Error;
-        wire::decode_subscription_list_result, ::core::convert::identity
+        wire::SubscriptionListResult::decode, ::core::convert::identity
     );
     /// A call of `subscription_lookup` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
     #[must_use = "a call does nothing until it is awaited"]
@@ -1527,7 +1512,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SubscriptionLookupCall => ::core::option::Option < crate ::Id >, crate
-        ::client::Error; wire::decode_subscription_lookup_result,
+        ::client::Error; wire::SubscriptionLookupResult::decode,
         ::core::convert::identity
     );
     /// A call of `subscription_match` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
@@ -1537,7 +1522,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SubscriptionMatchCall => ::core::option::Option < ::std::vec::Vec < crate ::Id >
-        >, crate ::client::Error; wire::decode_subscription_match_result,
+        >, crate ::client::Error; wire::SubscriptionMatchResult::decode,
         ::core::convert::identity
     );
     /// A call of `subscription_get` being prepared: set options, then `.await` it for the result. Dropping the future before it completes cancels the call.
@@ -1547,7 +1532,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SubscriptionGetCall => SubscriptionDetails, SubscriptionGetError;
-        wire::decode_subscription_get_result, SubscriptionGetError::from_call_error
+        wire::SubscriptionGetResult::decode, SubscriptionGetError::from_call_error
     );
     /// Why a call of `subscription_get` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
@@ -1568,7 +1553,7 @@ pub mod wamp_meta {
     crate::__private::typed_call!(
         SubscriptionListSubscribersCall => ::std::vec::Vec < crate ::Id >,
         SubscriptionListSubscribersError;
-        wire::decode_subscription_list_subscribers_result,
+        wire::SubscriptionListSubscribersResult::decode,
         SubscriptionListSubscribersError::from_call_error
     );
     /// Why a call of `subscription_list_subscribers` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1589,7 +1574,7 @@ pub mod wamp_meta {
     }
     crate::__private::typed_call!(
         SubscriptionCountSubscribersCall => u64, SubscriptionCountSubscribersError;
-        wire::decode_subscription_count_subscribers_result,
+        wire::SubscriptionCountSubscribersResult::decode,
         SubscriptionCountSubscribersError::from_call_error
     );
     /// Why a call of `subscription_count_subscribers` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
@@ -1617,9 +1602,9 @@ pub mod wamp_meta {
         }
     }
     crate::__private::typed_call!(
-        SubscriptionRemoveSubscriberCall => (), SubscriptionRemoveSubscriberError;
-        wire::decode_subscription_remove_subscriber_result,
-        SubscriptionRemoveSubscriberError::from_call_error; kwargs
+        SubscriptionRemoveSubscriberCall => (), SubscriptionRemoveSubscriberError; crate
+        ::__private::decode_unit, SubscriptionRemoveSubscriberError::from_call_error;
+        kwargs
     );
     /// Why a call of `subscription_remove_subscriber` failed: one of its declared errors, or any other error (the router's, the transport's, a timeout, an undeclared application error).
     #[derive(Debug)]
@@ -2021,11 +2006,10 @@ pub mod wamp_meta {
             session,
             uri::SESSION_COUNT,
             &service,
-            wire::encode_session_count_result,
+            wire::SessionCountResult::encode,
             |service, invocation| async move {
-                let wire::SessionCountArgs { filter_authroles } = crate::__private::decode_args(
+                let (filter_authroles,) = wire::SessionCount::decode(
                     &invocation.payload,
-                    wire::SESSION_COUNT_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2041,11 +2025,10 @@ pub mod wamp_meta {
             session,
             uri::SESSION_LIST,
             &service,
-            wire::encode_session_list_result,
+            wire::SessionListResult::encode,
             |service, invocation| async move {
-                let wire::SessionListArgs { filter_authroles } = crate::__private::decode_args(
+                let (filter_authroles,) = wire::SessionList::decode(
                     &invocation.payload,
-                    wire::SESSION_LIST_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2061,12 +2044,9 @@ pub mod wamp_meta {
             session,
             uri::SESSION_GET,
             &service,
-            wire::encode_session_get_result,
+            wire::SessionGetResult::encode,
             |service, invocation| async move {
-                let (session,): (crate::Id,) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::SESSION_GET_ARGS,
-                )?;
+                let (session,) = wire::SessionGet::decode(&invocation.payload)?;
                 let ctx = crate::typed::Context::new(
                     invocation,
                     crate::__private::no_progress,
@@ -2079,13 +2059,9 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL,
             &service,
-            wire::encode_session_kill_result,
+            crate::__private::encode_unit,
             |service, invocation| async move {
-                let (session,): (crate::Id,) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::SESSION_KILL_ARGS,
-                )?;
-                let wire::SessionKillKwargs { reason, message } = crate::__private::decode_kwargs(
+                let (session, reason, message) = wire::SessionKill::decode(
                     &invocation.payload,
                 )?;
                 let ctx = crate::typed::Context::new(
@@ -2102,13 +2078,9 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL_BY_AUTHID,
             &service,
-            wire::encode_session_kill_by_authid_result,
+            wire::SessionKillByAuthidResult::encode,
             |service, invocation| async move {
-                let (authid,): (::std::string::String,) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::SESSION_KILL_BY_AUTHID_ARGS,
-                )?;
-                let wire::SessionKillByAuthidKwargs { reason, message } = crate::__private::decode_kwargs(
+                let (authid, reason, message) = wire::SessionKillByAuthid::decode(
                     &invocation.payload,
                 )?;
                 let ctx = crate::typed::Context::new(
@@ -2125,13 +2097,9 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL_BY_AUTHROLE,
             &service,
-            wire::encode_session_kill_by_authrole_result,
+            wire::SessionKillByAuthroleResult::encode,
             |service, invocation| async move {
-                let (authrole,): (::std::string::String,) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::SESSION_KILL_BY_AUTHROLE_ARGS,
-                )?;
-                let wire::SessionKillByAuthroleKwargs { reason, message } = crate::__private::decode_kwargs(
+                let (authrole, reason, message) = wire::SessionKillByAuthrole::decode(
                     &invocation.payload,
                 )?;
                 let ctx = crate::typed::Context::new(
@@ -2150,9 +2118,9 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL_ALL,
             &service,
-            wire::encode_session_kill_all_result,
+            wire::SessionKillAllResult::encode,
             |service, invocation| async move {
-                let wire::SessionKillAllKwargs { reason, message } = crate::__private::decode_kwargs(
+                let (reason, message) = wire::SessionKillAll::decode(
                     &invocation.payload,
                 )?;
                 let ctx = crate::typed::Context::new(
@@ -2169,7 +2137,7 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_LIST,
             &service,
-            wire::encode_registration_list_result,
+            wire::RegistrationListResult::encode,
             |service, invocation| async move {
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2183,11 +2151,10 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_LOOKUP,
             &service,
-            wire::encode_registration_lookup_result,
+            wire::RegistrationLookupResult::encode,
             |service, invocation| async move {
-                let wire::RegistrationLookupArgs { procedure, options } = crate::__private::decode_args(
+                let (procedure, options) = wire::RegistrationLookup::decode(
                     &invocation.payload,
-                    wire::REGISTRATION_LOOKUP_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2203,12 +2170,9 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_MATCH,
             &service,
-            wire::encode_registration_match_result,
+            wire::RegistrationMatchResult::encode,
             |service, invocation| async move {
-                let (procedure,): (::std::string::String,) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::REGISTRATION_MATCH_ARGS,
-                )?;
+                let (procedure,) = wire::RegistrationMatch::decode(&invocation.payload)?;
                 let ctx = crate::typed::Context::new(
                     invocation,
                     crate::__private::no_progress,
@@ -2223,11 +2187,10 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_GET,
             &service,
-            wire::encode_registration_get_result,
+            wire::RegistrationGetResult::encode,
             |service, invocation| async move {
-                let (registration,): (crate::Id,) = crate::__private::decode_args(
+                let (registration,) = wire::RegistrationGet::decode(
                     &invocation.payload,
-                    wire::REGISTRATION_GET_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2243,11 +2206,10 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_LIST_CALLEES,
             &service,
-            wire::encode_registration_list_callees_result,
+            wire::RegistrationListCalleesResult::encode,
             |service, invocation| async move {
-                let (registration,): (crate::Id,) = crate::__private::decode_args(
+                let (registration,) = wire::RegistrationListCallees::decode(
                     &invocation.payload,
-                    wire::REGISTRATION_LIST_CALLEES_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2263,11 +2225,10 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_COUNT_CALLEES,
             &service,
-            wire::encode_registration_count_callees_result,
+            wire::RegistrationCountCalleesResult::encode,
             |service, invocation| async move {
-                let (registration,): (crate::Id,) = crate::__private::decode_args(
+                let (registration,) = wire::RegistrationCountCallees::decode(
                     &invocation.payload,
-                    wire::REGISTRATION_COUNT_CALLEES_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2283,13 +2244,9 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_REMOVE_CALLEE,
             &service,
-            wire::encode_registration_remove_callee_result,
+            crate::__private::encode_unit,
             |service, invocation| async move {
-                let (registration, callee): (crate::Id, crate::Id) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::REGISTRATION_REMOVE_CALLEE_ARGS,
-                )?;
-                let wire::RegistrationRemoveCalleeKwargs { reason } = crate::__private::decode_kwargs(
+                let (registration, callee, reason) = wire::RegistrationRemoveCallee::decode(
                     &invocation.payload,
                 )?;
                 let ctx = crate::typed::Context::new(
@@ -2308,7 +2265,7 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_LIST,
             &service,
-            wire::encode_subscription_list_result,
+            wire::SubscriptionListResult::encode,
             |service, invocation| async move {
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2322,11 +2279,10 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_LOOKUP,
             &service,
-            wire::encode_subscription_lookup_result,
+            wire::SubscriptionLookupResult::encode,
             |service, invocation| async move {
-                let wire::SubscriptionLookupArgs { topic, options } = crate::__private::decode_args(
+                let (topic, options) = wire::SubscriptionLookup::decode(
                     &invocation.payload,
-                    wire::SUBSCRIPTION_LOOKUP_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2342,12 +2298,9 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_MATCH,
             &service,
-            wire::encode_subscription_match_result,
+            wire::SubscriptionMatchResult::encode,
             |service, invocation| async move {
-                let (topic,): (::std::string::String,) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::SUBSCRIPTION_MATCH_ARGS,
-                )?;
+                let (topic,) = wire::SubscriptionMatch::decode(&invocation.payload)?;
                 let ctx = crate::typed::Context::new(
                     invocation,
                     crate::__private::no_progress,
@@ -2360,11 +2313,10 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_GET,
             &service,
-            wire::encode_subscription_get_result,
+            wire::SubscriptionGetResult::encode,
             |service, invocation| async move {
-                let (subscription,): (crate::Id,) = crate::__private::decode_args(
+                let (subscription,) = wire::SubscriptionGet::decode(
                     &invocation.payload,
-                    wire::SUBSCRIPTION_GET_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2380,11 +2332,10 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_LIST_SUBSCRIBERS,
             &service,
-            wire::encode_subscription_list_subscribers_result,
+            wire::SubscriptionListSubscribersResult::encode,
             |service, invocation| async move {
-                let (subscription,): (crate::Id,) = crate::__private::decode_args(
+                let (subscription,) = wire::SubscriptionListSubscribers::decode(
                     &invocation.payload,
-                    wire::SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2400,11 +2351,10 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_COUNT_SUBSCRIBERS,
             &service,
-            wire::encode_subscription_count_subscribers_result,
+            wire::SubscriptionCountSubscribersResult::encode,
             |service, invocation| async move {
-                let (subscription,): (crate::Id,) = crate::__private::decode_args(
+                let (subscription,) = wire::SubscriptionCountSubscribers::decode(
                     &invocation.payload,
-                    wire::SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS,
                 )?;
                 let ctx = crate::typed::Context::new(
                     invocation,
@@ -2420,13 +2370,9 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_REMOVE_SUBSCRIBER,
             &service,
-            wire::encode_subscription_remove_subscriber_result,
+            crate::__private::encode_unit,
             |service, invocation| async move {
-                let (subscription, subscriber): (crate::Id, crate::Id) = crate::__private::decode_args(
-                    &invocation.payload,
-                    wire::SUBSCRIPTION_REMOVE_SUBSCRIBER_ARGS,
-                )?;
-                let wire::SubscriptionRemoveSubscriberKwargs { reason } = crate::__private::decode_kwargs(
+                let (subscription, subscriber, reason) = wire::SubscriptionRemoveSubscriber::decode(
                     &invocation.payload,
                 )?;
                 let ctx = crate::typed::Context::new(
@@ -2448,819 +2394,318 @@ pub mod wamp_meta {
         registrations.push(registration.await?);
         ::core::result::Result::Ok(crate::typed::Service::new(registrations))
     }
-    /// Wire layouts and codecs of the contract's payloads (used by the generated code).
+    /// Wire layouts of the contract's payloads, with their codecs (used by the generated\n        /// code; the layout structs only carry the derive).
     #[doc(hidden)]
+    #[allow(dead_code)]
     pub mod wire {
-        #[allow(unused_imports)]
-        use crate::__private::serde::{Deserialize, Serialize};
-        #[allow(unused_imports)]
-        use crate::{Payload, Serializer};
-        #[allow(unused_imports)]
-        use ::core::result::Result::Ok;
-        /// What an encoder returns.
-        #[allow(dead_code)]
-        type Encoded = ::core::result::Result<
-            crate::Payload,
-            crate::protocol::EncodeError,
-        >;
-        /// What a decoder returns.
-        #[allow(dead_code)]
-        type Decoded<T> = ::core::result::Result<T, crate::protocol::PayloadError>;
         pub fn default_lookup_options_match() -> super::MatchPolicy {
             super::MatchPolicy::Exact
         }
-        pub const ERROR_NO_SUCH_SESSION_ARGS: &[&str] = &["message"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct ErrorNoSuchSessionArgs {
-            #[serde(default)]
-            pub message: ::core::option::Option<::std::string::String>,
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, of = super::NoSuchSession)]
+        pub struct ErrorNoSuchSession {
+            #[wire(optional)]
+            message: ::core::option::Option<::std::string::String>,
         }
-        pub fn encode_error_no_such_session(
-            value: &super::NoSuchSession,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(serializer, &(&value.message,))?;
-            Ok(payload)
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, of = super::NoSuchRegistration)]
+        pub struct ErrorNoSuchRegistration {
+            #[wire(optional)]
+            message: ::core::option::Option<::std::string::String>,
         }
-        pub fn decode_error_no_such_session(
-            payload: &Payload,
-        ) -> Decoded<super::NoSuchSession> {
-            let ErrorNoSuchSessionArgs { message } = crate::__private::decode_args(
-                payload,
-                ERROR_NO_SUCH_SESSION_ARGS,
-            )?;
-            Ok(super::NoSuchSession { message })
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, of = super::NoSuchSubscription)]
+        pub struct ErrorNoSuchSubscription {
+            #[wire(optional)]
+            message: ::core::option::Option<::std::string::String>,
         }
-        pub const ERROR_NO_SUCH_REGISTRATION_ARGS: &[&str] = &["message"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct ErrorNoSuchRegistrationArgs {
-            #[serde(default)]
-            pub message: ::core::option::Option<::std::string::String>,
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, of = super::InvalidUri)]
+        pub struct ErrorInvalidUri {
+            #[wire(optional)]
+            message: ::core::option::Option<::std::string::String>,
         }
-        pub fn encode_error_no_such_registration(
-            value: &super::NoSuchRegistration,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(serializer, &(&value.message,))?;
-            Ok(payload)
-        }
-        pub fn decode_error_no_such_registration(
-            payload: &Payload,
-        ) -> Decoded<super::NoSuchRegistration> {
-            let ErrorNoSuchRegistrationArgs { message } = crate::__private::decode_args(
-                payload,
-                ERROR_NO_SUCH_REGISTRATION_ARGS,
-            )?;
-            Ok(super::NoSuchRegistration {
-                message,
-            })
-        }
-        pub const ERROR_NO_SUCH_SUBSCRIPTION_ARGS: &[&str] = &["message"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct ErrorNoSuchSubscriptionArgs {
-            #[serde(default)]
-            pub message: ::core::option::Option<::std::string::String>,
-        }
-        pub fn encode_error_no_such_subscription(
-            value: &super::NoSuchSubscription,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(serializer, &(&value.message,))?;
-            Ok(payload)
-        }
-        pub fn decode_error_no_such_subscription(
-            payload: &Payload,
-        ) -> Decoded<super::NoSuchSubscription> {
-            let ErrorNoSuchSubscriptionArgs { message } = crate::__private::decode_args(
-                payload,
-                ERROR_NO_SUCH_SUBSCRIPTION_ARGS,
-            )?;
-            Ok(super::NoSuchSubscription {
-                message,
-            })
-        }
-        pub const ERROR_INVALID_URI_ARGS: &[&str] = &["message"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct ErrorInvalidUriArgs {
-            #[serde(default)]
-            pub message: ::core::option::Option<::std::string::String>,
-        }
-        pub fn encode_error_invalid_uri(
-            value: &super::InvalidUri,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(serializer, &(&value.message,))?;
-            Ok(payload)
-        }
-        pub fn decode_error_invalid_uri(
-            payload: &Payload,
-        ) -> Decoded<super::InvalidUri> {
-            let ErrorInvalidUriArgs { message } = crate::__private::decode_args(
-                payload,
-                ERROR_INVALID_URI_ARGS,
-            )?;
-            Ok(super::InvalidUri { message })
-        }
-        pub const SESSION_COUNT_ARGS: &[&str] = &["filter_authroles"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionCountArgs {
-            #[serde(default)]
-            pub filter_authroles: ::core::option::Option<
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionCount {
+            #[wire(optional)]
+            filter_authroles: ::core::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
         }
-        pub const SESSION_COUNT_RESULT_ARGS: &[&str] = &["count"];
-        pub fn encode_session_count_result(
-            value: &u64,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SessionCountResult {
+            count: u64,
         }
-        pub fn decode_session_count_result(payload: &Payload) -> Decoded<u64> {
-            let (count,): (u64,) = crate::__private::decode_args(
-                payload,
-                SESSION_COUNT_RESULT_ARGS,
-            )?;
-            Ok(count)
-        }
-        pub const SESSION_LIST_ARGS: &[&str] = &["filter_authroles"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionListArgs {
-            #[serde(default)]
-            pub filter_authroles: ::core::option::Option<
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionList {
+            #[wire(optional)]
+            filter_authroles: ::core::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
         }
-        pub const SESSION_LIST_RESULT_ARGS: &[&str] = &["session_ids"];
-        pub fn encode_session_list_result(
-            value: &::std::vec::Vec<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_session_list_result(
-            payload: &Payload,
-        ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let (session_ids,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
-                payload,
-                SESSION_LIST_RESULT_ARGS,
-            )?;
-            Ok(session_ids)
-        }
-        pub const SESSION_GET_ARGS: &[&str] = &["session"];
-        pub const SESSION_GET_RESULT_ARGS: &[&str] = &["details"];
-        pub fn encode_session_get_result(
-            value: &super::SessionDetails,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_session_get_result(
-            payload: &Payload,
-        ) -> Decoded<super::SessionDetails> {
-            let (details,): (super::SessionDetails,) = crate::__private::decode_args(
-                payload,
-                SESSION_GET_RESULT_ARGS,
-            )?;
-            Ok(details)
-        }
-        pub const SESSION_KILL_ARGS: &[&str] = &["session"];
-        #[derive(Serialize, Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillKwargs {
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub reason: ::core::option::Option<::std::string::String>,
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub message: ::core::option::Option<::std::string::String>,
-        }
-        pub fn encode_session_kill_result(_: &(), _: Serializer) -> Encoded {
-            Ok(Payload::empty())
-        }
-        pub fn decode_session_kill_result(_: &Payload) -> Decoded<()> {
-            Ok(())
-        }
-        pub const SESSION_KILL_BY_AUTHID_ARGS: &[&str] = &["authid"];
-        #[derive(Serialize, Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillByAuthidKwargs {
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub reason: ::core::option::Option<::std::string::String>,
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub message: ::core::option::Option<::std::string::String>,
-        }
-        pub const SESSION_KILL_BY_AUTHID_RESULT_ARGS: &[&str] = &["sessions"];
-        pub fn encode_session_kill_by_authid_result(
-            value: &::std::vec::Vec<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_session_kill_by_authid_result(
-            payload: &Payload,
-        ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let (sessions,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
-                payload,
-                SESSION_KILL_BY_AUTHID_RESULT_ARGS,
-            )?;
-            Ok(sessions)
-        }
-        pub const SESSION_KILL_BY_AUTHROLE_ARGS: &[&str] = &["authrole"];
-        #[derive(Serialize, Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillByAuthroleKwargs {
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub reason: ::core::option::Option<::std::string::String>,
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub message: ::core::option::Option<::std::string::String>,
-        }
-        pub const SESSION_KILL_BY_AUTHROLE_RESULT_ARGS: &[&str] = &["killed"];
-        pub fn encode_session_kill_by_authrole_result(
-            value: &::std::vec::Vec<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_session_kill_by_authrole_result(
-            payload: &Payload,
-        ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let (killed,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
-                payload,
-                SESSION_KILL_BY_AUTHROLE_RESULT_ARGS,
-            )?;
-            Ok(killed)
-        }
-        #[derive(Serialize, Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionKillAllKwargs {
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub reason: ::core::option::Option<::std::string::String>,
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub message: ::core::option::Option<::std::string::String>,
-        }
-        pub const SESSION_KILL_ALL_RESULT_ARGS: &[&str] = &["count"];
-        pub fn encode_session_kill_all_result(
-            value: &u64,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_session_kill_all_result(payload: &Payload) -> Decoded<u64> {
-            let (count,): (u64,) = crate::__private::decode_args(
-                payload,
-                SESSION_KILL_ALL_RESULT_ARGS,
-            )?;
-            Ok(count)
-        }
-        pub const REGISTRATION_LIST_RESULT_ARGS: &[&str] = &["lists"];
-        pub fn encode_registration_list_result(
-            value: &super::RegistrationLists,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_registration_list_result(
-            payload: &Payload,
-        ) -> Decoded<super::RegistrationLists> {
-            let (lists,): (super::RegistrationLists,) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_LIST_RESULT_ARGS,
-            )?;
-            Ok(lists)
-        }
-        pub const REGISTRATION_LOOKUP_ARGS: &[&str] = &["procedure", "options"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationLookupArgs {
-            pub procedure: ::std::string::String,
-            #[serde(default)]
-            pub options: ::core::option::Option<super::LookupOptions>,
-        }
-        pub const REGISTRATION_LOOKUP_RESULT_ARGS: &[&str] = &["registration"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationLookupResultArgs {
-            #[serde(default)]
-            pub registration: ::core::option::Option<crate::Id>,
-        }
-        pub fn encode_registration_lookup_result(
-            value: &::core::option::Option<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_registration_lookup_result(
-            payload: &Payload,
-        ) -> Decoded<::core::option::Option<crate::Id>> {
-            let RegistrationLookupResultArgs { registration } = crate::__private::decode_args(
-                payload,
-                REGISTRATION_LOOKUP_RESULT_ARGS,
-            )?;
-            Ok(registration)
-        }
-        pub const REGISTRATION_MATCH_ARGS: &[&str] = &["procedure"];
-        pub const REGISTRATION_MATCH_RESULT_ARGS: &[&str] = &["registration"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationMatchResultArgs {
-            #[serde(default)]
-            pub registration: ::core::option::Option<crate::Id>,
-        }
-        pub fn encode_registration_match_result(
-            value: &::core::option::Option<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_registration_match_result(
-            payload: &Payload,
-        ) -> Decoded<::core::option::Option<crate::Id>> {
-            let RegistrationMatchResultArgs { registration } = crate::__private::decode_args(
-                payload,
-                REGISTRATION_MATCH_RESULT_ARGS,
-            )?;
-            Ok(registration)
-        }
-        pub const REGISTRATION_GET_ARGS: &[&str] = &["registration"];
-        pub const REGISTRATION_GET_RESULT_ARGS: &[&str] = &["details"];
-        pub fn encode_registration_get_result(
-            value: &super::RegistrationDetails,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_registration_get_result(
-            payload: &Payload,
-        ) -> Decoded<super::RegistrationDetails> {
-            let (details,): (super::RegistrationDetails,) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_GET_RESULT_ARGS,
-            )?;
-            Ok(details)
-        }
-        pub const REGISTRATION_LIST_CALLEES_ARGS: &[&str] = &["registration"];
-        pub const REGISTRATION_LIST_CALLEES_RESULT_ARGS: &[&str] = &["callee_ids"];
-        pub fn encode_registration_list_callees_result(
-            value: &::std::vec::Vec<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_registration_list_callees_result(
-            payload: &Payload,
-        ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let (callee_ids,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_LIST_CALLEES_RESULT_ARGS,
-            )?;
-            Ok(callee_ids)
-        }
-        pub const REGISTRATION_COUNT_CALLEES_ARGS: &[&str] = &["registration"];
-        pub const REGISTRATION_COUNT_CALLEES_RESULT_ARGS: &[&str] = &["count"];
-        pub fn encode_registration_count_callees_result(
-            value: &u64,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_registration_count_callees_result(
-            payload: &Payload,
-        ) -> Decoded<u64> {
-            let (count,): (u64,) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_COUNT_CALLEES_RESULT_ARGS,
-            )?;
-            Ok(count)
-        }
-        pub const REGISTRATION_REMOVE_CALLEE_ARGS: &[&str] = &["registration", "callee"];
-        #[derive(Serialize, Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct RegistrationRemoveCalleeKwargs {
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub reason: ::core::option::Option<::std::string::String>,
-        }
-        pub fn encode_registration_remove_callee_result(
-            _: &(),
-            _: Serializer,
-        ) -> Encoded {
-            Ok(Payload::empty())
-        }
-        pub fn decode_registration_remove_callee_result(_: &Payload) -> Decoded<()> {
-            Ok(())
-        }
-        pub const SUBSCRIPTION_LIST_RESULT_ARGS: &[&str] = &["lists"];
-        pub fn encode_subscription_list_result(
-            value: &super::SubscriptionLists,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_subscription_list_result(
-            payload: &Payload,
-        ) -> Decoded<super::SubscriptionLists> {
-            let (lists,): (super::SubscriptionLists,) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_LIST_RESULT_ARGS,
-            )?;
-            Ok(lists)
-        }
-        pub const SUBSCRIPTION_LOOKUP_ARGS: &[&str] = &["topic", "options"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionLookupArgs {
-            pub topic: ::std::string::String,
-            #[serde(default)]
-            pub options: ::core::option::Option<super::LookupOptions>,
-        }
-        pub const SUBSCRIPTION_LOOKUP_RESULT_ARGS: &[&str] = &["subscription"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionLookupResultArgs {
-            #[serde(default)]
-            pub subscription: ::core::option::Option<crate::Id>,
-        }
-        pub fn encode_subscription_lookup_result(
-            value: &::core::option::Option<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_subscription_lookup_result(
-            payload: &Payload,
-        ) -> Decoded<::core::option::Option<crate::Id>> {
-            let SubscriptionLookupResultArgs { subscription } = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_LOOKUP_RESULT_ARGS,
-            )?;
-            Ok(subscription)
-        }
-        pub const SUBSCRIPTION_MATCH_ARGS: &[&str] = &["topic"];
-        pub const SUBSCRIPTION_MATCH_RESULT_ARGS: &[&str] = &["subscription_ids"];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionMatchResultArgs {
-            #[serde(default)]
-            pub subscription_ids: ::core::option::Option<::std::vec::Vec<crate::Id>>,
-        }
-        pub fn encode_subscription_match_result(
-            value: &::core::option::Option<::std::vec::Vec<crate::Id>>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_subscription_match_result(
-            payload: &Payload,
-        ) -> Decoded<::core::option::Option<::std::vec::Vec<crate::Id>>> {
-            let SubscriptionMatchResultArgs { subscription_ids } = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_MATCH_RESULT_ARGS,
-            )?;
-            Ok(subscription_ids)
-        }
-        pub const SUBSCRIPTION_GET_ARGS: &[&str] = &["subscription"];
-        pub const SUBSCRIPTION_GET_RESULT_ARGS: &[&str] = &["details"];
-        pub fn encode_subscription_get_result(
-            value: &super::SubscriptionDetails,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_subscription_get_result(
-            payload: &Payload,
-        ) -> Decoded<super::SubscriptionDetails> {
-            let (details,): (super::SubscriptionDetails,) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_GET_RESULT_ARGS,
-            )?;
-            Ok(details)
-        }
-        pub const SUBSCRIPTION_LIST_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
-        pub const SUBSCRIPTION_LIST_SUBSCRIBERS_RESULT_ARGS: &[&str] = &[
-            "subscriber_ids",
-        ];
-        pub fn encode_subscription_list_subscribers_result(
-            value: &::std::vec::Vec<crate::Id>,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_subscription_list_subscribers_result(
-            payload: &Payload,
-        ) -> Decoded<::std::vec::Vec<crate::Id>> {
-            let (subscriber_ids,): (::std::vec::Vec<crate::Id>,) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_LIST_SUBSCRIBERS_RESULT_ARGS,
-            )?;
-            Ok(subscriber_ids)
-        }
-        pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_ARGS: &[&str] = &["subscription"];
-        pub const SUBSCRIPTION_COUNT_SUBSCRIBERS_RESULT_ARGS: &[&str] = &["count"];
-        pub fn encode_subscription_count_subscribers_result(
-            value: &u64,
-            serializer: Serializer,
-        ) -> Encoded {
-            Payload::encode_args(serializer, &(value,))
-        }
-        pub fn decode_subscription_count_subscribers_result(
-            payload: &Payload,
-        ) -> Decoded<u64> {
-            let (count,): (u64,) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_COUNT_SUBSCRIBERS_RESULT_ARGS,
-            )?;
-            Ok(count)
-        }
-        pub const SUBSCRIPTION_REMOVE_SUBSCRIBER_ARGS: &[&str] = &[
-            "subscription",
-            "subscriber",
-        ];
-        #[derive(Serialize, Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SubscriptionRemoveSubscriberKwargs {
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-            pub reason: ::core::option::Option<::std::string::String>,
-        }
-        pub fn encode_subscription_remove_subscriber_result(
-            _: &(),
-            _: Serializer,
-        ) -> Encoded {
-            Ok(Payload::empty())
-        }
-        pub fn decode_subscription_remove_subscriber_result(_: &Payload) -> Decoded<()> {
-            Ok(())
-        }
-        pub const SESSION_ON_JOIN_EVENT_ARGS: &[&str] = &["details"];
-        pub fn encode_session_on_join_event(
-            value: &super::SessionOnJoinEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(serializer, &(&value.details,))?;
-            Ok(payload)
-        }
-        pub fn decode_session_on_join_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::SessionOnJoinEvent> {
-            let (details,): (super::SessionDetails,) = crate::__private::decode_args(
-                payload,
-                SESSION_ON_JOIN_EVENT_ARGS,
-            )?;
-            Ok(super::SessionOnJoinEvent {
-                details,
-            })
-        }
-        pub const SESSION_ON_LEAVE_EVENT_ARGS: &[&str] = &[
-            "session",
-            "authid",
-            "authrole",
-        ];
-        #[derive(Deserialize)]
-        #[serde(crate = "crate::__private::serde")]
-        pub struct SessionOnLeaveEventArgs {
-            pub session: crate::Id,
-            #[serde(default)]
-            pub authid: ::core::option::Option<::std::string::String>,
-            #[serde(default)]
-            pub authrole: ::core::option::Option<::std::string::String>,
-        }
-        pub fn encode_session_on_leave_event(
-            value: &super::SessionOnLeaveEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.authid, &value.authrole),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_session_on_leave_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::SessionOnLeaveEvent> {
-            let SessionOnLeaveEventArgs { session, authid, authrole } = crate::__private::decode_args(
-                payload,
-                SESSION_ON_LEAVE_EVENT_ARGS,
-            )?;
-            Ok(super::SessionOnLeaveEvent {
-                session,
-                authid,
-                authrole,
-            })
-        }
-        pub const REGISTRATION_ON_CREATE_EVENT_ARGS: &[&str] = &["session", "details"];
-        pub fn encode_registration_on_create_event(
-            value: &super::RegistrationOnCreateEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.details),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_registration_on_create_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::RegistrationOnCreateEvent> {
-            let (session, details): (crate::Id, super::RegistrationDetails) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_ON_CREATE_EVENT_ARGS,
-            )?;
-            Ok(super::RegistrationOnCreateEvent {
-                session,
-                details,
-            })
-        }
-        pub const REGISTRATION_ON_REGISTER_EVENT_ARGS: &[&str] = &[
-            "session",
-            "registration",
-        ];
-        pub fn encode_registration_on_register_event(
-            value: &super::RegistrationOnRegisterEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.registration),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_registration_on_register_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::RegistrationOnRegisterEvent> {
-            let (session, registration): (crate::Id, crate::Id) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_ON_REGISTER_EVENT_ARGS,
-            )?;
-            Ok(super::RegistrationOnRegisterEvent {
-                session,
-                registration,
-            })
-        }
-        pub const REGISTRATION_ON_UNREGISTER_EVENT_ARGS: &[&str] = &[
-            "session",
-            "registration",
-        ];
-        pub fn encode_registration_on_unregister_event(
-            value: &super::RegistrationOnUnregisterEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.registration),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_registration_on_unregister_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::RegistrationOnUnregisterEvent> {
-            let (session, registration): (crate::Id, crate::Id) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_ON_UNREGISTER_EVENT_ARGS,
-            )?;
-            Ok(super::RegistrationOnUnregisterEvent {
-                session,
-                registration,
-            })
-        }
-        pub const REGISTRATION_ON_DELETE_EVENT_ARGS: &[&str] = &[
-            "session",
-            "registration",
-        ];
-        pub fn encode_registration_on_delete_event(
-            value: &super::RegistrationOnDeleteEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.registration),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_registration_on_delete_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::RegistrationOnDeleteEvent> {
-            let (session, registration): (crate::Id, crate::Id) = crate::__private::decode_args(
-                payload,
-                REGISTRATION_ON_DELETE_EVENT_ARGS,
-            )?;
-            Ok(super::RegistrationOnDeleteEvent {
-                session,
-                registration,
-            })
-        }
-        pub const SUBSCRIPTION_ON_CREATE_EVENT_ARGS: &[&str] = &["session", "details"];
-        pub fn encode_subscription_on_create_event(
-            value: &super::SubscriptionOnCreateEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.details),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_subscription_on_create_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::SubscriptionOnCreateEvent> {
-            let (session, details): (crate::Id, super::SubscriptionDetails) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_ON_CREATE_EVENT_ARGS,
-            )?;
-            Ok(super::SubscriptionOnCreateEvent {
-                session,
-                details,
-            })
-        }
-        pub const SUBSCRIPTION_ON_SUBSCRIBE_EVENT_ARGS: &[&str] = &[
-            "session",
-            "subscription",
-        ];
-        pub fn encode_subscription_on_subscribe_event(
-            value: &super::SubscriptionOnSubscribeEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.subscription),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_subscription_on_subscribe_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::SubscriptionOnSubscribeEvent> {
-            let (session, subscription): (crate::Id, crate::Id) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_ON_SUBSCRIBE_EVENT_ARGS,
-            )?;
-            Ok(super::SubscriptionOnSubscribeEvent {
-                session,
-                subscription,
-            })
-        }
-        pub const SUBSCRIPTION_ON_UNSUBSCRIBE_EVENT_ARGS: &[&str] = &[
-            "session",
-            "subscription",
-        ];
-        pub fn encode_subscription_on_unsubscribe_event(
-            value: &super::SubscriptionOnUnsubscribeEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.subscription),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_subscription_on_unsubscribe_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::SubscriptionOnUnsubscribeEvent> {
-            let (session, subscription): (crate::Id, crate::Id) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_ON_UNSUBSCRIBE_EVENT_ARGS,
-            )?;
-            Ok(super::SubscriptionOnUnsubscribeEvent {
-                session,
-                subscription,
-            })
-        }
-        pub const SUBSCRIPTION_ON_DELETE_EVENT_ARGS: &[&str] = &[
-            "session",
-            "subscription",
-        ];
-        pub fn encode_subscription_on_delete_event(
-            value: &super::SubscriptionOnDeleteEvent,
-            serializer: Serializer,
-        ) -> Encoded {
-            let payload = Payload::encode_args(
-                serializer,
-                &(&value.session, &value.subscription),
-            )?;
-            Ok(payload)
-        }
-        pub fn decode_subscription_on_delete_event(
-            _topic: &str,
-            payload: &Payload,
-        ) -> Decoded<super::SubscriptionOnDeleteEvent> {
-            let (session, subscription): (crate::Id, crate::Id) = crate::__private::decode_args(
-                payload,
-                SUBSCRIPTION_ON_DELETE_EVENT_ARGS,
-            )?;
-            Ok(super::SubscriptionOnDeleteEvent {
-                session,
-                subscription,
-            })
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SessionListResult {
+            session_ids: ::std::vec::Vec<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionGet {
+            session: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SessionGetResult {
+            details: super::SessionDetails,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionKill {
+            session: crate::Id,
+            #[wire(kwarg, optional)]
+            reason: ::core::option::Option<::std::string::String>,
+            #[wire(kwarg, optional)]
+            message: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionKillByAuthid {
+            authid: ::std::string::String,
+            #[wire(kwarg, optional)]
+            reason: ::core::option::Option<::std::string::String>,
+            #[wire(kwarg, optional)]
+            message: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SessionKillByAuthidResult {
+            sessions: ::std::vec::Vec<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionKillByAuthrole {
+            authrole: ::std::string::String,
+            #[wire(kwarg, optional)]
+            reason: ::core::option::Option<::std::string::String>,
+            #[wire(kwarg, optional)]
+            message: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SessionKillByAuthroleResult {
+            killed: ::std::vec::Vec<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SessionKillAll {
+            #[wire(kwarg, optional)]
+            reason: ::core::option::Option<::std::string::String>,
+            #[wire(kwarg, optional)]
+            message: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SessionKillAllResult {
+            count: u64,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct RegistrationListResult {
+            lists: super::RegistrationLists,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct RegistrationLookup {
+            procedure: ::std::string::String,
+            #[wire(optional)]
+            options: ::core::option::Option<super::LookupOptions>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct RegistrationLookupResult {
+            #[wire(optional)]
+            registration: ::core::option::Option<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct RegistrationMatch {
+            procedure: ::std::string::String,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct RegistrationMatchResult {
+            #[wire(optional)]
+            registration: ::core::option::Option<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct RegistrationGet {
+            registration: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct RegistrationGetResult {
+            details: super::RegistrationDetails,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct RegistrationListCallees {
+            registration: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct RegistrationListCalleesResult {
+            callee_ids: ::std::vec::Vec<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct RegistrationCountCallees {
+            registration: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct RegistrationCountCalleesResult {
+            count: u64,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct RegistrationRemoveCallee {
+            registration: crate::Id,
+            callee: crate::Id,
+            #[wire(kwarg, optional)]
+            reason: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SubscriptionListResult {
+            lists: super::SubscriptionLists,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SubscriptionLookup {
+            topic: ::std::string::String,
+            #[wire(optional)]
+            options: ::core::option::Option<super::LookupOptions>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SubscriptionLookupResult {
+            #[wire(optional)]
+            subscription: ::core::option::Option<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SubscriptionMatch {
+            topic: ::std::string::String,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SubscriptionMatchResult {
+            #[wire(optional)]
+            subscription_ids: ::core::option::Option<::std::vec::Vec<crate::Id>>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SubscriptionGet {
+            subscription: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SubscriptionGetResult {
+            details: super::SubscriptionDetails,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SubscriptionListSubscribers {
+            subscription: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SubscriptionListSubscribersResult {
+            subscriber_ids: ::std::vec::Vec<crate::Id>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SubscriptionCountSubscribers {
+            subscription: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, single)]
+        pub struct SubscriptionCountSubscribersResult {
+            count: u64,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, input)]
+        pub struct SubscriptionRemoveSubscriber {
+            subscription: crate::Id,
+            subscriber: crate::Id,
+            #[wire(kwarg, optional)]
+            reason: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::SessionOnJoinEvent)]
+        pub struct SessionOnJoinEvent {
+            details: super::SessionDetails,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::SessionOnLeaveEvent)]
+        pub struct SessionOnLeaveEvent {
+            session: crate::Id,
+            #[wire(optional)]
+            authid: ::core::option::Option<::std::string::String>,
+            #[wire(optional)]
+            authrole: ::core::option::Option<::std::string::String>,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::RegistrationOnCreateEvent)]
+        pub struct RegistrationOnCreateEvent {
+            session: crate::Id,
+            details: super::RegistrationDetails,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::RegistrationOnRegisterEvent)]
+        pub struct RegistrationOnRegisterEvent {
+            session: crate::Id,
+            registration: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::RegistrationOnUnregisterEvent)]
+        pub struct RegistrationOnUnregisterEvent {
+            session: crate::Id,
+            registration: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::RegistrationOnDeleteEvent)]
+        pub struct RegistrationOnDeleteEvent {
+            session: crate::Id,
+            registration: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::SubscriptionOnCreateEvent)]
+        pub struct SubscriptionOnCreateEvent {
+            session: crate::Id,
+            details: super::SubscriptionDetails,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::SubscriptionOnSubscribeEvent)]
+        pub struct SubscriptionOnSubscribeEvent {
+            session: crate::Id,
+            subscription: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::SubscriptionOnUnsubscribeEvent)]
+        pub struct SubscriptionOnUnsubscribeEvent {
+            session: crate::Id,
+            subscription: crate::Id,
+        }
+        #[derive(crate::__private::Wire)]
+        #[wire(runtime = crate, event = super::SubscriptionOnDeleteEvent)]
+        pub struct SubscriptionOnDeleteEvent {
+            session: crate::Id,
+            subscription: crate::Id,
         }
     }
 }
