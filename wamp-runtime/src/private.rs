@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::client::{Error, Invocation, RegisterRequest, Session, WampError};
 use crate::protocol::{EncodeError, Payload, PayloadError, Uri};
 use crate::serializer::Serializer;
+use crate::typed::Context;
 
 pub use crate::{__call_error as call_error, __typed_call as typed_call};
 pub use schemars;
@@ -149,43 +150,57 @@ impl IntoWampError for Error {
     }
 }
 
-/// Registers one procedure of a typed service: `call` reads the invocation's arguments
-/// (a [`PayloadError`] becomes `wamp.error.invalid_argument` naming the argument) and calls
-/// the service's method; its result is encoded with `encode`, its error sent as the
-/// procedure's ERROR. What every registration of a generated `serve` has in common, so
-/// that the generated code holds only what differs: the arguments and the method.
-pub fn register<S, F, Fut, T, E>(
+/// Registers one procedure of a typed service: `decode` reads the invocation's inputs (a
+/// [`PayloadError`] becomes `wamp.error.invalid_argument` naming the argument), `call`
+/// calls the service's method with a [`Context`] whose progress items `progress`
+/// encodes; its result is encoded with `encode`, its error sent as the procedure's ERROR.
+/// What every registration of a generated `serve` has in common, so that the generated
+/// code holds only what differs: the codecs and the method.
+#[allow(clippy::too_many_arguments)]
+pub fn register<S, I, P, T, E, F, Fut>(
     session: &Session,
     procedure: Uri,
     service: &Arc<S>,
+    decode: fn(&Payload) -> Result<I, PayloadError>,
     encode: fn(&T, Serializer) -> Result<Payload, EncodeError>,
+    progress: fn(&P, Serializer) -> Result<Payload, EncodeError>,
     call: F,
 ) -> RegisterRequest
 where
     S: Send + Sync + 'static,
-    F: Fn(Arc<S>, Invocation) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Result<T, E>, PayloadError>> + Send + 'static,
+    F: Fn(Arc<S>, Context<P>, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    I: Send + 'static,
+    P: 'static,
     T: Send + 'static,
     E: IntoWampError + Send + 'static,
 {
     let service = Arc::clone(service);
     session.register(procedure, move |invocation: Invocation| {
         let serializer = invocation.serializer;
-        let answer = call(Arc::clone(&service), invocation);
+        let answer = decode(&invocation.payload).map(|input| {
+            call(
+                Arc::clone(&service),
+                Context::new(invocation, progress),
+                input,
+            )
+        });
         async move {
-            match answer.await {
-                Ok(Ok(value)) => encode(&value, serializer).map_err(encode_failure),
-                Ok(Err(error)) => Err(error.into_wamp_error(serializer)),
+            match answer {
+                Ok(answer) => match answer.await {
+                    Ok(value) => encode(&value, serializer).map_err(encode_failure),
+                    Err(error) => Err(error.into_wamp_error(serializer)),
+                },
                 Err(bad) => Err(invalid_argument(bad)),
             }
         }
     })
 }
 
-/// What a typed callee method returned, as the answer of [`register`]'s `call`: it pins the
-/// error type of the `?`s that read the arguments to [`PayloadError`].
-pub fn answer<T, E>(returned: Result<T, E>) -> Result<Result<T, E>, PayloadError> {
-    Ok(returned)
+/// The input decoder of procedures without inputs: whatever the caller sent is ignored
+/// (an older contract may have had arguments; a newer caller may send more).
+pub fn no_input(_: &Payload) -> Result<(), PayloadError> {
+    Ok(())
 }
 
 /// The serializer results of an invocation are encoded with.

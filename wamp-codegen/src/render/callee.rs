@@ -67,11 +67,17 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         .fields()
         .map(|f| names::snake(&f.name.name))
         .collect();
-    let ctx = ["ctx", "context", "invocation_context"]
-        .into_iter()
-        .find(|n| !taken.iter().any(|t| t == n))
-        .map(|n| format_ident!("{}", n))
-        .unwrap_or_else(|| format_ident!("wamp_context"));
+    // The context parameter and the service in `serve` take names no input has.
+    let free = |candidates: &[&str]| {
+        let name = candidates
+            .iter()
+            .find(|n| !taken.iter().any(|t| t == *n))
+            .copied()
+            .unwrap_or(candidates[candidates.len() - 1]);
+        format_ident!("{}", name)
+    };
+    let ctx = free(&["ctx", "context", "invocation_context", "wamp_context"]);
+    let service = free(&["service", "svc", "wamp_service"]);
 
     let progress_ty = match &p.progress {
         Some(_) => {
@@ -105,18 +111,14 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     };
 
     // The wire module's decoder gives the inputs in the method's order, defaults applied.
-    let read_inputs = if p.input.is_empty() {
-        TokenStream::new()
+    let decode = if p.input.is_empty() {
+        quote!(#rt::__private::no_input)
     } else {
-        let decode = input.decode_path();
-        quote!(let (#(#inputs,)*) = #decode(&invocation.payload)?;)
+        input.decode_path()
     };
-    let context = match &p.progress {
-        Some(_) => {
-            let encode = payload::progress_site(p).map(|s| s.encode_path());
-            quote!(#rt::typed::Context::new(invocation, #encode))
-        }
-        None => quote!(#rt::typed::Context::new(invocation, #rt::__private::no_progress)),
+    let progress = match payload::progress_site(p) {
+        Some(site) => site.encode_path(),
+        None => quote!(#rt::__private::no_progress),
     };
     let (encode_result, _) = payload::result_codec(cx, p);
     let mut options = TokenStream::new();
@@ -134,11 +136,10 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         options.extend(quote!(.disclose_caller(true)));
     }
     let registration = quote! {
-        let registration = #rt::__private::register(session, uri::#uri_const, &service, #encode_result, |service, invocation| async move {
-            #read_inputs
-            let #ctx = #context;
-            #rt::__private::answer(service.#method(#ctx, #(#inputs),*).await)
-        })
+        let registration = #rt::__private::register(
+            session, uri::#uri_const, &service, #decode, #encode_result, #progress,
+            |#service, #ctx, (#(#inputs,)*)| async move { #service.#method(#ctx, #(#inputs),*).await },
+        )
         #options;
         registrations.push(registration.await?);
     };

@@ -273,7 +273,7 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
     }
     let prelude = cx.prelude_import();
     quote! {
-        /// Wire layouts of the contract's payloads, with their codecs (used by the generated\n        /// code; the layout structs only carry the derive).
+        /// Wire layouts of the contract's payloads, with their codecs (used by the generated code).
         #[doc(hidden)]
         #[allow(dead_code)]
         pub mod wire {

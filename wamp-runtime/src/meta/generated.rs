@@ -2006,18 +2006,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_COUNT,
             &service,
+            wire::SessionCount::decode,
             wire::SessionCountResult::encode,
-            |service, invocation| async move {
-                let (filter_authroles,) = wire::SessionCount::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.session_count(ctx, filter_authroles).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (filter_authroles,)| async move {
+                service.session_count(ctx, filter_authroles).await
             },
         );
         registrations.push(registration.await?);
@@ -2025,18 +2018,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_LIST,
             &service,
+            wire::SessionList::decode,
             wire::SessionListResult::encode,
-            |service, invocation| async move {
-                let (filter_authroles,) = wire::SessionList::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.session_list(ctx, filter_authroles).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (filter_authroles,)| async move {
+                service.session_list(ctx, filter_authroles).await
             },
         );
         registrations.push(registration.await?);
@@ -2044,14 +2030,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_GET,
             &service,
+            wire::SessionGet::decode,
             wire::SessionGetResult::encode,
-            |service, invocation| async move {
-                let (session,) = wire::SessionGet::decode(&invocation.payload)?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(service.session_get(ctx, session).await)
+            crate::__private::no_progress,
+            |service, ctx, (session,)| async move {
+                service.session_get(ctx, session).await
             },
         );
         registrations.push(registration.await?);
@@ -2059,18 +2042,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL,
             &service,
+            wire::SessionKill::decode,
             crate::__private::encode_unit,
-            |service, invocation| async move {
-                let (session, reason, message) = wire::SessionKill::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.session_kill(ctx, session, reason, message).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (session, reason, message)| async move {
+                service.session_kill(ctx, session, reason, message).await
             },
         );
         registrations.push(registration.await?);
@@ -2078,18 +2054,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL_BY_AUTHID,
             &service,
+            wire::SessionKillByAuthid::decode,
             wire::SessionKillByAuthidResult::encode,
-            |service, invocation| async move {
-                let (authid, reason, message) = wire::SessionKillByAuthid::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.session_kill_by_authid(ctx, authid, reason, message).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (authid, reason, message)| async move {
+                service.session_kill_by_authid(ctx, authid, reason, message).await
             },
         );
         registrations.push(registration.await?);
@@ -2097,20 +2066,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL_BY_AUTHROLE,
             &service,
+            wire::SessionKillByAuthrole::decode,
             wire::SessionKillByAuthroleResult::encode,
-            |service, invocation| async move {
-                let (authrole, reason, message) = wire::SessionKillByAuthrole::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service
-                        .session_kill_by_authrole(ctx, authrole, reason, message)
-                        .await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (authrole, reason, message)| async move {
+                service.session_kill_by_authrole(ctx, authrole, reason, message).await
             },
         );
         registrations.push(registration.await?);
@@ -2118,18 +2078,11 @@ pub mod wamp_meta {
             session,
             uri::SESSION_KILL_ALL,
             &service,
+            wire::SessionKillAll::decode,
             wire::SessionKillAllResult::encode,
-            |service, invocation| async move {
-                let (reason, message) = wire::SessionKillAll::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.session_kill_all(ctx, reason, message).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (reason, message)| async move {
+                service.session_kill_all(ctx, reason, message).await
             },
         );
         registrations.push(registration.await?);
@@ -2137,32 +2090,21 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_LIST,
             &service,
+            crate::__private::no_input,
             wire::RegistrationListResult::encode,
-            |service, invocation| async move {
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(service.registration_list(ctx).await)
-            },
+            crate::__private::no_progress,
+            |service, ctx, ()| async move { service.registration_list(ctx).await },
         );
         registrations.push(registration.await?);
         let registration = crate::__private::register(
             session,
             uri::REGISTRATION_LOOKUP,
             &service,
+            wire::RegistrationLookup::decode,
             wire::RegistrationLookupResult::encode,
-            |service, invocation| async move {
-                let (procedure, options) = wire::RegistrationLookup::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.registration_lookup(ctx, procedure, options).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (procedure, options)| async move {
+                service.registration_lookup(ctx, procedure, options).await
             },
         );
         registrations.push(registration.await?);
@@ -2170,16 +2112,11 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_MATCH,
             &service,
+            wire::RegistrationMatch::decode,
             wire::RegistrationMatchResult::encode,
-            |service, invocation| async move {
-                let (procedure,) = wire::RegistrationMatch::decode(&invocation.payload)?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.registration_match(ctx, procedure).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (procedure,)| async move {
+                service.registration_match(ctx, procedure).await
             },
         );
         registrations.push(registration.await?);
@@ -2187,18 +2124,11 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_GET,
             &service,
+            wire::RegistrationGet::decode,
             wire::RegistrationGetResult::encode,
-            |service, invocation| async move {
-                let (registration,) = wire::RegistrationGet::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.registration_get(ctx, registration).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (registration,)| async move {
+                service.registration_get(ctx, registration).await
             },
         );
         registrations.push(registration.await?);
@@ -2206,18 +2136,11 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_LIST_CALLEES,
             &service,
+            wire::RegistrationListCallees::decode,
             wire::RegistrationListCalleesResult::encode,
-            |service, invocation| async move {
-                let (registration,) = wire::RegistrationListCallees::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.registration_list_callees(ctx, registration).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (registration,)| async move {
+                service.registration_list_callees(ctx, registration).await
             },
         );
         registrations.push(registration.await?);
@@ -2225,18 +2148,11 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_COUNT_CALLEES,
             &service,
+            wire::RegistrationCountCallees::decode,
             wire::RegistrationCountCalleesResult::encode,
-            |service, invocation| async move {
-                let (registration,) = wire::RegistrationCountCallees::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.registration_count_callees(ctx, registration).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (registration,)| async move {
+                service.registration_count_callees(ctx, registration).await
             },
         );
         registrations.push(registration.await?);
@@ -2244,20 +2160,13 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_REMOVE_CALLEE,
             &service,
+            wire::RegistrationRemoveCallee::decode,
             crate::__private::encode_unit,
-            |service, invocation| async move {
-                let (registration, callee, reason) = wire::RegistrationRemoveCallee::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service
-                        .registration_remove_callee(ctx, registration, callee, reason)
-                        .await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (registration, callee, reason)| async move {
+                service
+                    .registration_remove_callee(ctx, registration, callee, reason)
+                    .await
             },
         );
         registrations.push(registration.await?);
@@ -2265,32 +2174,21 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_LIST,
             &service,
+            crate::__private::no_input,
             wire::SubscriptionListResult::encode,
-            |service, invocation| async move {
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(service.subscription_list(ctx).await)
-            },
+            crate::__private::no_progress,
+            |service, ctx, ()| async move { service.subscription_list(ctx).await },
         );
         registrations.push(registration.await?);
         let registration = crate::__private::register(
             session,
             uri::SUBSCRIPTION_LOOKUP,
             &service,
+            wire::SubscriptionLookup::decode,
             wire::SubscriptionLookupResult::encode,
-            |service, invocation| async move {
-                let (topic, options) = wire::SubscriptionLookup::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.subscription_lookup(ctx, topic, options).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (topic, options)| async move {
+                service.subscription_lookup(ctx, topic, options).await
             },
         );
         registrations.push(registration.await?);
@@ -2298,14 +2196,11 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_MATCH,
             &service,
+            wire::SubscriptionMatch::decode,
             wire::SubscriptionMatchResult::encode,
-            |service, invocation| async move {
-                let (topic,) = wire::SubscriptionMatch::decode(&invocation.payload)?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(service.subscription_match(ctx, topic).await)
+            crate::__private::no_progress,
+            |service, ctx, (topic,)| async move {
+                service.subscription_match(ctx, topic).await
             },
         );
         registrations.push(registration.await?);
@@ -2313,18 +2208,11 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_GET,
             &service,
+            wire::SubscriptionGet::decode,
             wire::SubscriptionGetResult::encode,
-            |service, invocation| async move {
-                let (subscription,) = wire::SubscriptionGet::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.subscription_get(ctx, subscription).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (subscription,)| async move {
+                service.subscription_get(ctx, subscription).await
             },
         );
         registrations.push(registration.await?);
@@ -2332,18 +2220,11 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_LIST_SUBSCRIBERS,
             &service,
+            wire::SubscriptionListSubscribers::decode,
             wire::SubscriptionListSubscribersResult::encode,
-            |service, invocation| async move {
-                let (subscription,) = wire::SubscriptionListSubscribers::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.subscription_list_subscribers(ctx, subscription).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (subscription,)| async move {
+                service.subscription_list_subscribers(ctx, subscription).await
             },
         );
         registrations.push(registration.await?);
@@ -2351,18 +2232,11 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_COUNT_SUBSCRIBERS,
             &service,
+            wire::SubscriptionCountSubscribers::decode,
             wire::SubscriptionCountSubscribersResult::encode,
-            |service, invocation| async move {
-                let (subscription,) = wire::SubscriptionCountSubscribers::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service.subscription_count_subscribers(ctx, subscription).await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (subscription,)| async move {
+                service.subscription_count_subscribers(ctx, subscription).await
             },
         );
         registrations.push(registration.await?);
@@ -2370,31 +2244,24 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_REMOVE_SUBSCRIBER,
             &service,
+            wire::SubscriptionRemoveSubscriber::decode,
             crate::__private::encode_unit,
-            |service, invocation| async move {
-                let (subscription, subscriber, reason) = wire::SubscriptionRemoveSubscriber::decode(
-                    &invocation.payload,
-                )?;
-                let ctx = crate::typed::Context::new(
-                    invocation,
-                    crate::__private::no_progress,
-                );
-                crate::__private::answer(
-                    service
-                        .subscription_remove_subscriber(
-                            ctx,
-                            subscription,
-                            subscriber,
-                            reason,
-                        )
-                        .await,
-                )
+            crate::__private::no_progress,
+            |service, ctx, (subscription, subscriber, reason)| async move {
+                service
+                    .subscription_remove_subscriber(
+                        ctx,
+                        subscription,
+                        subscriber,
+                        reason,
+                    )
+                    .await
             },
         );
         registrations.push(registration.await?);
         ::core::result::Result::Ok(crate::typed::Service::new(registrations))
     }
-    /// Wire layouts of the contract's payloads, with their codecs (used by the generated\n        /// code; the layout structs only carry the derive).
+    /// Wire layouts of the contract's payloads, with their codecs (used by the generated code).
     #[doc(hidden)]
     #[allow(dead_code)]
     pub mod wire {
