@@ -65,6 +65,9 @@ enum Kind {
 
 struct Field {
     ident: Ident,
+    /// Its doc comments: the documentation of its setter, for an input's optional keyword
+    /// argument.
+    docs: Vec<syn::Attribute>,
     ty: Type,
     /// The wire name (the Rust name without `r#` unless `name = "..."` says otherwise).
     name: String,
@@ -122,6 +125,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
     let mut runtime = None;
     let mut kind = None;
+    let mut call = None;
     for arg in wire_args(&item.attrs)? {
         match (arg.key.to_string().as_str(), arg.value) {
             ("runtime", Some(ArgValue::Path(p))) => runtime = Some(p),
@@ -129,6 +133,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             ("single", None) => kind = Some(Kind::Single),
             ("of", Some(ArgValue::Path(p))) => kind = Some(Kind::Of(p)),
             ("event", Some(ArgValue::Path(p))) => kind = Some(Kind::Event(p)),
+            ("call", Some(ArgValue::Path(p))) => call = Some(p),
             _ => return Err(syn::Error::new_spanned(&arg.key, "unknown `wire` argument")),
         }
     }
@@ -147,6 +152,12 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let mut field = Field {
             name: ident.to_string().trim_start_matches("r#").to_string(),
             ident,
+            docs: f
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
             ty: f.ty.clone(),
             kwarg: false,
             optional: false,
@@ -179,7 +190,13 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         captures: fields.iter().filter(|f| f.capture.is_some()).collect(),
     };
     Ok(match kind {
-        Kind::Input => cx.input(),
+        Kind::Input => {
+            let mut out = cx.input();
+            if let Some(call) = &call {
+                out.extend(cx.setters(call)?);
+            }
+            out
+        }
         Kind::Single => cx.single()?,
         Kind::Of(ty) => cx.of(&ty, false),
         Kind::Event(ty) => cx.of(&ty, true),
@@ -227,6 +244,37 @@ impl Codec<'_> {
                 }
             }
         }
+    }
+
+    /// The call builder's setters of the optional keyword arguments (the builder holds
+    /// them in its `kwargs` field, a `NameKwargs`), documented as their fields are.
+    fn setters(&self, call: &Path) -> syn::Result<TokenStream> {
+        let mut setters = Vec::new();
+        for f in &self.kwargs {
+            let ident = &f.ident;
+            let docs = &f.docs;
+            let ty = if f.optional {
+                option_inner(&f.ty).ok_or_else(|| {
+                    syn::Error::new_spanned(&f.ty, "an optional field has an `Option<T>` type")
+                })?
+            } else if f.default.is_some() {
+                &f.ty
+            } else {
+                continue;
+            };
+            setters.push(quote! {
+                #(#docs)*
+                pub fn #ident(mut self, #ident: #ty) -> Self {
+                    self.kwargs.#ident = ::core::option::Option::Some(#ident);
+                    self
+                }
+            });
+        }
+        Ok(quote! {
+            impl #call {
+                #(#setters)*
+            }
+        })
     }
 
     fn single(&self) -> syn::Result<TokenStream> {
@@ -437,5 +485,23 @@ impl Codec<'_> {
             Some(d) if f.kwarg => quote!(#ident.unwrap_or_else(#d)),
             _ => quote!(#ident),
         }
+    }
+}
+
+/// `T` of an `Option<T>` (as the renderer writes it: a path ending in `Option<T>`).
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
     }
 }

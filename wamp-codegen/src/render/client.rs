@@ -221,33 +221,6 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         }
     };
 
-    let setters = optional_kwargs.iter().map(|f| {
-        let ident = names::ident(&names::snake(&f.name.name));
-        let ty = cx.ty(f.ty.expr.strip_optional());
-        let mut doc = f
-            .meta
-            .doc
-            .clone()
-            .unwrap_or_else(|| format!("Sets the keyword argument `{}`.", f.name.name));
-        if let Some(d) = &f.default {
-            doc.push_str(&format!(
-                "\n\nThe callee uses `{}` when it is not set.",
-                d.value
-            ));
-        }
-        if let Some(s) = &f.meta.since {
-            doc.push_str(&format!("\n\nSince version {s}."));
-        }
-        let docs = doc_attrs(Some(&doc));
-        quote! {
-            #docs
-            pub fn #ident(mut self, #ident: #ty) -> Self {
-                self.kwargs.#ident = ::core::option::Option::Some(#ident);
-                self
-            }
-        }
-    });
-
     let shape = result_shape(cx, p);
     let result_ty = shape_type(cx, &shape);
     let (error_ty, map_error) = error_type(cx, p);
@@ -255,9 +228,12 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     let progressive = p.progress.as_ref().map(|_| {
         let progress = progress_ident(p);
         let decode_progress = payload::progress_site(p).map(|s| s.decode_path());
+        let docs = doc_attrs(Some(&format!(
+            "Asks for progressive results: a stream of [`Progressive::Progress`]({}::typed::Progressive)\nitems, then the final result. Dropping the stream early cancels the call.",
+            super::rt_string(rt)
+        )));
         quote! {
-            /// Asks for progressive results: a stream of [`Progressive::Progress`](#rt::typed::Progressive)
-            /// items, then the final result. Dropping the stream early cancels the call.
+            #docs
             pub fn progressive(self) -> #rt::typed::ProgressiveCall<#progress, #result_ty, #error_ty> {
                 #rt::typed::ProgressiveCall::new(
                     self.into_request().progressive(),
@@ -279,16 +255,15 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         }
     )));
     let error_enum = error_enum(cx, p);
-    let setters: Vec<TokenStream> = setters.collect();
-    let own_methods = if setters.is_empty() && progressive.is_none() {
-        TokenStream::new()
-    } else {
-        quote! {
+    // The setters of optional keyword arguments come with the input's layout (the
+    // `wire` module's `Wire` derive writes them, documented on its fields).
+    let own_methods = match progressive {
+        None => TokenStream::new(),
+        Some(progressive) => quote! {
             impl #builder {
-                #(#setters)*
                 #progressive
             }
-        }
+        },
     };
     let items = quote! {
         #builder_doc

@@ -256,7 +256,7 @@ pub(super) fn wire_module(cx: &Cx<'_>) -> TokenStream {
         items.extend(site_codec(cx, &error_site(e), &Shape::Struct(ident)));
     }
     for p in &c.procedures {
-        items.extend(input_layout(cx, &input_site(p)));
+        items.extend(input_layout(cx, p, &input_site(p)));
         if let Some(site) = result_site(p) {
             items.extend(site_codec(cx, &site, &result_shape(cx, p)));
         }
@@ -304,8 +304,14 @@ fn default_fns<'f>(
 
 /// One field of a layout struct: its type as the site's struct has it, and where it goes
 /// (see `wamp_codegen::wire_derive`).
-fn layout_field(cx: &Cx<'_>, key: &str, f: &Field, kwarg: bool) -> TokenStream {
+fn layout_field(cx: &Cx<'_>, key: &str, f: &Field, kwarg: bool, setter: bool) -> TokenStream {
     let rust = names::snake(&f.name.name);
+    let optional = f.ty.expr.is_optional() || f.default.is_some();
+    let docs = if setter && kwarg && optional {
+        doc_attrs(Some(&setter_doc(f)))
+    } else {
+        TokenStream::new()
+    };
     let ident = names::ident(&rust);
     let mut args = Vec::new();
     if kwarg {
@@ -326,11 +332,35 @@ fn layout_field(cx: &Cx<'_>, key: &str, f: &Field, kwarg: bool) -> TokenStream {
         args.push(quote!(name = #wire));
     }
     let attr = (!args.is_empty()).then(|| quote!(#[wire(#(#args),*)]));
-    quote!(#attr #ident: #ty,)
+    quote!(#docs #attr #ident: #ty,)
+}
+
+/// The documentation of the call builder's setter of an optional keyword argument.
+fn setter_doc(f: &Field) -> String {
+    let mut doc = f
+        .meta
+        .doc
+        .clone()
+        .unwrap_or_else(|| format!("Sets the keyword argument `{}`.", f.name.name));
+    if let Some(d) = &f.default {
+        doc.push_str(&format!(
+            "\n\nThe callee uses `{}` when it is not set.",
+            d.value
+        ));
+    }
+    if let Some(s) = &f.meta.since {
+        doc.push_str(&format!("\n\nSince version {s}."));
+    }
+    doc
 }
 
 /// The layout struct of a site (`kind` says which codecs the derive gives it).
-fn layout(cx: &Cx<'_>, site: &Site<'_>, kind: TokenStream) -> TokenStream {
+fn layout(
+    cx: &Cx<'_>,
+    site: &Site<'_>,
+    kind: TokenStream,
+    call: Option<TokenStream>,
+) -> TokenStream {
     let rt = &cx.rt;
     let p = site.payload;
     let ident = site.layout_ident();
@@ -348,15 +378,19 @@ fn layout(cx: &Cx<'_>, site: &Site<'_>, kind: TokenStream) -> TokenStream {
             });
             quote!(#[wire(capture = #index #rename)] #ident: #ty,)
         });
-    let args = p.args.iter().map(|f| layout_field(cx, &site.key, f, false));
+    let setter = call.is_some();
+    let args = p
+        .args
+        .iter()
+        .map(|f| layout_field(cx, &site.key, f, false, setter));
     let kwargs = p
         .kwargs
         .iter()
-        .map(|f| layout_field(cx, &site.key, f, true));
+        .map(|f| layout_field(cx, &site.key, f, true, setter));
     let mut out = default_fns(cx, &site.key, p.kwargs.iter());
     out.extend(quote! {
         #[derive(#rt::__private::Wire)]
-        #[wire(runtime = #rt, #kind)]
+        #[wire(runtime = #rt, #kind #call)]
         pub struct #ident {
             #(#captures)*
             #(#args)*
@@ -368,24 +402,34 @@ fn layout(cx: &Cx<'_>, site: &Site<'_>, kind: TokenStream) -> TokenStream {
 
 /// A procedure's input: its layout, whose `decode` gives every input in order (the
 /// callee's arguments), defaults applied. Nothing for a procedure without inputs.
-fn input_layout(cx: &Cx<'_>, site: &Site<'_>) -> TokenStream {
+fn input_layout(cx: &Cx<'_>, p: &Procedure, site: &Site<'_>) -> TokenStream {
     if site.payload.is_empty() {
         return TokenStream::new();
     }
-    layout(cx, site, quote!(input))
+    // The call builder gets a setter per optional keyword argument.
+    let call = site
+        .payload
+        .kwargs
+        .iter()
+        .any(|f| f.ty.expr.is_optional() || f.default.is_some())
+        .then(|| {
+            let builder = format_ident!("{}Call", names::type_name(&p.name.name));
+            quote!(, call = super::#builder)
+        });
+    layout(cx, site, quote!(input), call)
 }
 
 /// The layout and codecs of a result, progress, error or event.
 fn site_codec(cx: &Cx<'_>, site: &Site<'_>, shape: &Shape) -> TokenStream {
     match shape {
         Shape::Unit => TokenStream::new(),
-        Shape::Single(_) => layout(cx, site, quote!(single)),
+        Shape::Single(_) => layout(cx, site, quote!(single), None),
         Shape::Struct(ident) => {
             let ty = cx.local(ident);
             if site.is_event {
-                layout(cx, site, quote!(event = #ty))
+                layout(cx, site, quote!(event = #ty), None)
             } else {
-                layout(cx, site, quote!(of = #ty))
+                layout(cx, site, quote!(of = #ty), None)
             }
         }
     }

@@ -1251,18 +1251,6 @@ pub mod wamp_meta {
         request: crate::client::CallRequest,
         kwargs: wire::SessionKillKwargs,
     }
-    impl SessionKillCall {
-        /// Sent to the session in `GOODBYE.Reason`.
-        pub fn reason(mut self, reason: ::std::string::String) -> Self {
-            self.kwargs.reason = ::core::option::Option::Some(reason);
-            self
-        }
-        /// Sent in `GOODBYE.Details.message`.
-        pub fn message(mut self, message: ::std::string::String) -> Self {
-            self.kwargs.message = ::core::option::Option::Some(message);
-            self
-        }
-    }
     crate::__private::typed_call!(
         SessionKillCall => (), SessionKillError; crate ::__private::decode_unit,
         SessionKillError::from_call_error; kwargs
@@ -1286,18 +1274,6 @@ pub mod wamp_meta {
         request: crate::client::CallRequest,
         kwargs: wire::SessionKillByAuthidKwargs,
     }
-    impl SessionKillByAuthidCall {
-        /// Sent to the sessions in `GOODBYE.Reason`.
-        pub fn reason(mut self, reason: ::std::string::String) -> Self {
-            self.kwargs.reason = ::core::option::Option::Some(reason);
-            self
-        }
-        /// Sent in `GOODBYE.Details.message`.
-        pub fn message(mut self, message: ::std::string::String) -> Self {
-            self.kwargs.message = ::core::option::Option::Some(message);
-            self
-        }
-    }
     crate::__private::typed_call!(
         SessionKillByAuthidCall => ::std::vec::Vec < crate ::Id >,
         SessionKillByAuthidError; wire::SessionKillByAuthidResult::decode,
@@ -1318,18 +1294,6 @@ pub mod wamp_meta {
         request: crate::client::CallRequest,
         kwargs: wire::SessionKillByAuthroleKwargs,
     }
-    impl SessionKillByAuthroleCall {
-        /// Sent to the sessions in `GOODBYE.Reason`.
-        pub fn reason(mut self, reason: ::std::string::String) -> Self {
-            self.kwargs.reason = ::core::option::Option::Some(reason);
-            self
-        }
-        /// Sent in `GOODBYE.Details.message`.
-        pub fn message(mut self, message: ::std::string::String) -> Self {
-            self.kwargs.message = ::core::option::Option::Some(message);
-            self
-        }
-    }
     crate::__private::typed_call!(
         SessionKillByAuthroleCall => ::std::vec::Vec < crate ::Id >,
         SessionKillByAuthroleError; wire::SessionKillByAuthroleResult::decode,
@@ -1349,18 +1313,6 @@ pub mod wamp_meta {
     pub struct SessionKillAllCall {
         request: crate::client::CallRequest,
         kwargs: wire::SessionKillAllKwargs,
-    }
-    impl SessionKillAllCall {
-        /// Sent to the sessions in `GOODBYE.Reason`.
-        pub fn reason(mut self, reason: ::std::string::String) -> Self {
-            self.kwargs.reason = ::core::option::Option::Some(reason);
-            self
-        }
-        /// Sent in `GOODBYE.Details.message`.
-        pub fn message(mut self, message: ::std::string::String) -> Self {
-            self.kwargs.message = ::core::option::Option::Some(message);
-            self
-        }
     }
     crate::__private::typed_call!(
         SessionKillAllCall => u64, SessionKillAllError;
@@ -1470,13 +1422,6 @@ pub mod wamp_meta {
     pub struct RegistrationRemoveCalleeCall {
         request: crate::client::CallRequest,
         kwargs: wire::RegistrationRemoveCalleeKwargs,
-    }
-    impl RegistrationRemoveCalleeCall {
-        /// Why, passed to the callee in `UNREGISTERED.Details.reason`.
-        pub fn reason(mut self, reason: ::std::string::String) -> Self {
-            self.kwargs.reason = ::core::option::Option::Some(reason);
-            self
-        }
     }
     crate::__private::typed_call!(
         RegistrationRemoveCalleeCall => (), RegistrationRemoveCalleeError; crate
@@ -1593,13 +1538,6 @@ pub mod wamp_meta {
     pub struct SubscriptionRemoveSubscriberCall {
         request: crate::client::CallRequest,
         kwargs: wire::SubscriptionRemoveSubscriberKwargs,
-    }
-    impl SubscriptionRemoveSubscriberCall {
-        /// Why, passed to the subscriber in `UNSUBSCRIBED.Details.reason`.
-        pub fn reason(mut self, reason: ::std::string::String) -> Self {
-            self.kwargs.reason = ::core::option::Option::Some(reason);
-            self
-        }
     }
     crate::__private::typed_call!(
         SubscriptionRemoveSubscriberCall => (), SubscriptionRemoveSubscriberError; crate
@@ -2329,20 +2267,24 @@ pub mod wamp_meta {
             details: super::SessionDetails,
         }
         #[derive(crate::__private::Wire)]
-        #[wire(runtime = crate, input)]
+        #[wire(runtime = crate, input, call = super::SessionKillCall)]
         pub struct SessionKill {
             session: crate::Id,
+            /// Sent to the session in `GOODBYE.Reason`.
             #[wire(kwarg, optional)]
             reason: ::core::option::Option<::std::string::String>,
+            /// Sent in `GOODBYE.Details.message`.
             #[wire(kwarg, optional)]
             message: ::core::option::Option<::std::string::String>,
         }
         #[derive(crate::__private::Wire)]
-        #[wire(runtime = crate, input)]
+        #[wire(runtime = crate, input, call = super::SessionKillByAuthidCall)]
         pub struct SessionKillByAuthid {
             authid: ::std::string::String,
+            /// Sent to the sessions in `GOODBYE.Reason`.
             #[wire(kwarg, optional)]
             reason: ::core::option::Option<::std::string::String>,
+            /// Sent in `GOODBYE.Details.message`.
             #[wire(kwarg, optional)]
             message: ::core::option::Option<::std::string::String>,
         }
@@ -2352,11 +2294,13 @@ pub mod wamp_meta {
             sessions: ::std::vec::Vec<crate::Id>,
         }
         #[derive(crate::__private::Wire)]
-        #[wire(runtime = crate, input)]
+        #[wire(runtime = crate, input, call = super::SessionKillByAuthroleCall)]
         pub struct SessionKillByAuthrole {
             authrole: ::std::string::String,
+            /// Sent to the sessions in `GOODBYE.Reason`.
             #[wire(kwarg, optional)]
             reason: ::core::option::Option<::std::string::String>,
+            /// Sent in `GOODBYE.Details.message`.
             #[wire(kwarg, optional)]
             message: ::core::option::Option<::std::string::String>,
         }
@@ -2366,10 +2310,12 @@ pub mod wamp_meta {
             killed: ::std::vec::Vec<crate::Id>,
         }
         #[derive(crate::__private::Wire)]
-        #[wire(runtime = crate, input)]
+        #[wire(runtime = crate, input, call = super::SessionKillAllCall)]
         pub struct SessionKillAll {
+            /// Sent to the sessions in `GOODBYE.Reason`.
             #[wire(kwarg, optional)]
             reason: ::core::option::Option<::std::string::String>,
+            /// Sent in `GOODBYE.Details.message`.
             #[wire(kwarg, optional)]
             message: ::core::option::Option<::std::string::String>,
         }
@@ -2438,10 +2384,11 @@ pub mod wamp_meta {
             count: u64,
         }
         #[derive(crate::__private::Wire)]
-        #[wire(runtime = crate, input)]
+        #[wire(runtime = crate, input, call = super::RegistrationRemoveCalleeCall)]
         pub struct RegistrationRemoveCallee {
             registration: crate::Id,
             callee: crate::Id,
+            /// Why, passed to the callee in `UNREGISTERED.Details.reason`.
             #[wire(kwarg, optional)]
             reason: ::core::option::Option<::std::string::String>,
         }
@@ -2505,10 +2452,11 @@ pub mod wamp_meta {
             count: u64,
         }
         #[derive(crate::__private::Wire)]
-        #[wire(runtime = crate, input)]
+        #[wire(runtime = crate, input, call = super::SubscriptionRemoveSubscriberCall)]
         pub struct SubscriptionRemoveSubscriber {
             subscription: crate::Id,
             subscriber: crate::Id,
+            /// Why, passed to the subscriber in `UNSUBSCRIBED.Details.reason`.
             #[wire(kwarg, optional)]
             reason: ::core::option::Option<::std::string::String>,
         }
