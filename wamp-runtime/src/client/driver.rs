@@ -20,7 +20,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch, OwnedMutexGuard};
 
 use super::callee::{error_reply, Invocations, Start};
-use super::command::{Command, Commands, IdReply, Joined, ProgressLink, RequestIds, UnitReply};
+use super::command::{
+    close_and_drain, Command, Commands, IdReply, Joined, ProgressLink, RequestIds, UnitReply,
+};
 use super::error::{Error, WampError};
 use super::outbound::{Outbound, Writer};
 use super::reconnect::Reconnect;
@@ -145,9 +147,10 @@ impl Driver {
         // Nothing sent to the driver from now on would be handled, but the channel stays
         // open until the driver is dropped, after the close handshake below, which can
         // take a while: a call sent meanwhile would wait that long for its error. Refuse
-        // new commands now, and answer those already queued.
-        self.commands.close();
-        while let Ok(cmd) = self.commands.try_recv() {
+        // new commands now, and answer every one the channel accepted, including one whose
+        // send is still under way (see `close_and_drain`: missed, it would never be
+        // answered).
+        for cmd in close_and_drain(&mut self.commands).await {
             let _ = self.command_while(cmd, || Error::NotConnected(Some(reason.clone())));
             self.outbound.command_handled();
         }
