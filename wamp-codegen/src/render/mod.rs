@@ -41,6 +41,7 @@ pub(crate) fn module_tokens(
         contract,
         in_wire: false,
         prelude,
+        part: Part::WHOLE,
     };
     Ok(cx.module())
 }
@@ -84,8 +85,9 @@ pub(crate) fn bundle(bundle: &Bundle, runtime: &str, prelude: bool) -> Result<St
 /// times as much as producing them, and they grow with the contract. prettyplease breaks
 /// every item on its own (items are separated by hard line breaks), so a section formatted
 /// inside a copy of its module (`pub mod NAME { SECTION }`) gives the very lines it gets in
-/// the whole module; the snapshot tests hold that to the byte. proc-macro2's tokens cannot
-/// cross threads, so each thread renders its sections from the model itself.
+/// the whole module (`tests::sections_formatted_apart_join_into_the_whole_file` holds that
+/// to the byte). proc-macro2's tokens cannot cross threads, so each thread renders its
+/// sections from the model itself.
 fn format_modules(
     bundle: &Bundle,
     contracts: &[usize],
@@ -95,11 +97,14 @@ fn format_modules(
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
-    // The largest sections first, so that the threads finish together.
-    let mut units: Vec<(usize, Section)> = Vec::new();
+    // The largest sections first, so that the threads finish together; the sections made
+    // of many small items are cut in parts, which even out the threads' last units.
+    let mut units: Vec<(usize, Section, Part)> = Vec::new();
     for section in Section::BY_SIZE {
         for &c in contracts {
-            units.push((c, section));
+            for part in section.parts() {
+                units.push((c, section, part));
+            }
         }
     }
     let results: Vec<Mutex<Option<Result<String, String>>>> =
@@ -113,7 +118,7 @@ fn format_modules(
         let resolver = Resolver::new(bundle);
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(c, section)) = units.get(i) else {
+            let Some(&(c, section, part)) = units.get(i) else {
                 return;
             };
             let cx = Cx {
@@ -122,6 +127,7 @@ fn format_modules(
                 contract: &bundle.contracts[c],
                 in_wire: false,
                 prelude,
+                part,
             };
             let formatted = format_tokens(cx.module_with(&[section]));
             if let Ok(mut slot) = results[i].lock() {
@@ -151,10 +157,13 @@ fn format_modules(
     for &c in contracts {
         let mut body = String::new();
         let mut open = false;
-        for section in Section::IN_ORDER {
+        for (section, part) in Section::IN_ORDER
+            .into_iter()
+            .flat_map(|s| s.parts().map(move |p| (s, p)))
+        {
             let i = units
                 .iter()
-                .position(|&u| u == (c, section))
+                .position(|&u| u == (c, section, part))
                 .ok_or_else(|| "internal error: a section is missing".to_string())?;
             let text = &formatted[i];
             // `pub mod NAME {` + the section's lines + `}`; an empty section prints as
@@ -206,7 +215,29 @@ enum Section {
     Wire,
 }
 
+/// One of the contiguous parts a section's items are cut into (`index` of `of`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Part {
+    index: usize,
+    of: usize,
+}
+
+impl Part {
+    /// The whole section.
+    const WHOLE: Part = Part { index: 0, of: 1 };
+}
+
 impl Section {
+    /// The parts the section is rendered in: the types and the result/event structs are
+    /// many independent items of similar size, cut in two.
+    fn parts(self) -> impl Iterator<Item = Part> {
+        let of = match self {
+            Section::Types | Section::Sites => 2,
+            _ => 1,
+        };
+        (0..of).map(move |index| Part { index, of })
+    }
+
     const IN_ORDER: [Section; 8] = [
         Section::Header,
         Section::Uris,
@@ -243,9 +274,17 @@ pub(crate) struct Cx<'a> {
     /// Whether modules import the standard prelude themselves (for code included under
     /// `#![no_implicit_prelude]`: the serde and schemars derives need it).
     pub prelude: bool,
+    /// The part of a cut section being rendered (see [`Section::parts`]).
+    pub part: Part,
 }
 
 impl<'a> Cx<'a> {
+    /// Whether item `i` of `len` belongs to the part being rendered (parts are contiguous
+    /// and in order, so that their lines join into the section's).
+    pub fn in_part(&self, i: usize, len: usize) -> bool {
+        i * self.part.of / len.max(1) == self.part.index
+    }
+
     fn wire(&self) -> Cx<'a> {
         Cx {
             in_wire: true,
@@ -596,5 +635,41 @@ pub(crate) fn rename(wire: &str, rust: &str) -> TokenStream {
         TokenStream::new()
     } else {
         quote!(#[serde(rename = #wire)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Formatting section by section, in parts, on threads gives the very file
+    /// prettyplease gives for the whole module at once.
+    #[test]
+    fn sections_formatted_apart_join_into_the_whole_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("schemas/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().contains(".wamp."))
+            .collect();
+        files.sort();
+        for file in files {
+            let loaded = crate::load(&[&file]);
+            assert!(!loaded.has_errors(), "{}", file.display());
+            let bundle = &loaded.bundle;
+            for (i, contract) in bundle.contracts.iter().enumerate() {
+                let apart = format_modules(bundle, &[i], "::wamp", false).expect("render");
+                let whole = format_tokens(
+                    module_tokens(bundle, contract, "::wamp", false).expect("tokens"),
+                )
+                .expect("format");
+                assert!(
+                    apart == whole,
+                    "{}: `{}` differs when formatted in parts",
+                    file.display(),
+                    contract.name.name
+                );
+            }
+        }
     }
 }

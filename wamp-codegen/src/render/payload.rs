@@ -221,7 +221,12 @@ pub(super) fn event_site(t: &Topic) -> Site<'_> {
 /// Result, progress and event structs.
 pub(super) fn site_structs(cx: &Cx<'_>) -> TokenStream {
     let mut out = TokenStream::new();
-    for p in &cx.contract.procedures {
+    let c = cx.contract;
+    let len = c.procedures.len() + c.topics.len();
+    for (i, p) in c.procedures.iter().enumerate() {
+        if !cx.in_part(i, len) {
+            continue;
+        }
         if let (Shape::Struct(ident), Some(site)) = (result_shape(cx, p), result_site(p)) {
             let docs = doc_attrs(Some(&format!("The result of `{}`.", p.name.name)));
             out.extend(public_struct(cx, &ident, docs, &site));
@@ -231,7 +236,10 @@ pub(super) fn site_structs(cx: &Cx<'_>) -> TokenStream {
             out.extend(public_struct(cx, &progress_ident(p), docs, &site));
         }
     }
-    for t in &cx.contract.topics {
+    for (i, t) in c.topics.iter().enumerate() {
+        if !cx.in_part(c.procedures.len() + i, len) {
+            continue;
+        }
         let mut docs = meta_docs(&t.meta);
         docs.extend(doc_attrs(Some(&format!(
             "\nAn event of topic `{}` (`{}`).",

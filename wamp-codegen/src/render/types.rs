@@ -10,7 +10,11 @@ use crate::validate::Resolved;
 
 pub(super) fn render(cx: &Cx<'_>) -> TokenStream {
     let mut out = TokenStream::new();
-    for t in &cx.contract.types {
+    let len = cx.contract.types.len();
+    for (i, t) in cx.contract.types.iter().enumerate() {
+        if !cx.in_part(i, len) {
+            continue;
+        }
         out.extend(match &t.kind {
             TypeKind::Struct(fields) => strukt(cx, t, fields),
             TypeKind::Enum {
