@@ -171,6 +171,7 @@ fn contract(r: &Resolver<'_>, c: &Contract, diags: &mut Diagnostics) {
         }
     }
     collisions(&items, "in this contract's module", diags);
+    wire_items(c, diags);
 
     // Client methods.
     let mut methods: Vec<(String, String, Span)> = vec![
@@ -463,6 +464,70 @@ fn pattern_key(uri: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// The `wire` module's structs: a layout per payload (an input, a result of more than a
+/// bare value, progress, an error, an event) and, for one with keyword arguments, its
+/// keyword struct. Names are made from the procedure's, error's or topic's name and a
+/// suffix, so two different names can meet (`divide`'s result and `divide_result`'s input).
+fn wire_items(c: &Contract, diags: &mut Diagnostics) {
+    let mut items: Vec<(String, String, Span)> = Vec::new();
+    let mut add = |key: String, kwargs: bool, what: String, span: Span| {
+        let layout = names::type_name(&key);
+        if kwargs {
+            items.push((
+                format!("{layout}Kwargs"),
+                format!("the keyword struct of {what}"),
+                span,
+            ));
+        }
+        items.push((layout, format!("the wire layout of {what}"), span));
+    };
+    for e in &c.errors {
+        add(
+            format!("error_{}", names::snake(&e.name.name)),
+            !e.payload.kwargs.is_empty(),
+            format!("error `{}`", e.name.name),
+            e.name.span,
+        );
+    }
+    for p in &c.procedures {
+        let key = names::snake(&p.name.name);
+        let what = |s: &str| format!("{s} of procedure `{}`", p.name.name);
+        if !p.input.is_empty() {
+            add(
+                key.clone(),
+                !p.input.kwargs.is_empty(),
+                what("the input"),
+                p.name.span,
+            );
+        }
+        if let Some(r) = p.result.as_ref().filter(|r| !r.is_empty()) {
+            add(
+                format!("{key}_result"),
+                !r.kwargs.is_empty(),
+                what("the result"),
+                p.name.span,
+            );
+        }
+        if let Some(g) = &p.progress {
+            add(
+                format!("{key}_progress"),
+                !g.kwargs.is_empty(),
+                what("the progress"),
+                p.name.span,
+            );
+        }
+    }
+    for t in &c.topics {
+        add(
+            format!("{}_event", names::snake(&t.name.name)),
+            !t.payload.kwargs.is_empty(),
+            format!("topic `{}`", t.name.name),
+            t.name.span,
+        );
+    }
+    collisions(&items, "in this contract's `wire` module", diags);
 }
 
 fn collisions(items: &[(String, String, Span)], where_: &str, diags: &mut Diagnostics) {

@@ -114,6 +114,21 @@ params = {{ device = \"f64\" }}
 }
 
 #[test]
+fn generated_wire_names_that_meet_are_refused() {
+    // `divide`'s result and `divide_result`'s input would both be laid out as
+    // `wire::DivideResult` (with a `DivideResultKwargs`): the generated code could not
+    // compile, so the contract is refused naming both.
+    let text = "[contract]\nname = \"c\"\nversion = \"1.0.0\"\n\n[procedures.divide]\nuri = \"c.divide\"\nargs = [\"a: f64\"]\nresult = { kwargs = { q = \"f64\" } }\n\n[procedures.divide_result]\nuri = \"c.divide_result\"\nkwargs = { x = \"f64?\" }\n";
+    let report = check(&[("c.wamp.toml", text)]);
+    for needle in [
+        "c.wamp.toml:10:13: error: name collision in this contract's `wire` module: the wire layout of the input of procedure `divide_result` and the wire layout of the result of procedure `divide` both become the Rust name `DivideResult`",
+        "error: name collision in this contract's `wire` module: the keyword struct of the input of procedure `divide_result` and the keyword struct of the result of procedure `divide` both become the Rust name `DivideResultKwargs`",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
 fn imports_missing_files_and_cycles() {
     let a = "[contract]\nname = \"a\"\nversion = \"1.0.0\"\n[imports]\nb = \"b.wamp.toml\"\nmissing = \"nope.wamp.toml\"\n";
     let b = "[contract]\nname = \"b\"\nversion = \"1.0.0\"\n[imports]\na = \"a.wamp.toml\"\n";
