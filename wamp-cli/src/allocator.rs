@@ -5,7 +5,8 @@
 //! stayed at ~26 MiB against ~7.5 MiB idle, indefinitely, because the payloads are below
 //! glibc's mmap threshold and nothing calls `malloc_trim`. With jemalloc, freed pages are
 //! purged back to the kernel on a 10 s decay curve by a background thread, so the router is
-//! back near its idle RSS 7–18 s after the flood even when nothing else happens. Without
+//! back within 2 MiB of its idle RSS at most 20 s after the flood even when nothing else
+//! happens. Without
 //! the background thread jemalloc purges only while it is being called, and an idle router
 //! does not call it (measured: it kept 37–57 MiB). The flood's event rate and the memory
 //! per idle session did not change; idle RSS is ~1 MiB higher (the background threads and
