@@ -2,6 +2,7 @@
 //!
 //! See `wamp --help` for the options, the JSON conventions and the exit statuses.
 
+mod allocator;
 mod cli;
 mod commands;
 mod connect;

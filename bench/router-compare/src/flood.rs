@@ -10,7 +10,8 @@
 //! router keeps meeting fresh stalled subscribers for the whole flood. Rounds with 1, 4 and
 //! 16 stalled subscribers at once (`--rounds`), one after another in the same router process.
 //!
-//! Printed: a markdown table of RSS before, peak during, and after each round, next to the
+//! Printed: a markdown table of the event rate, RSS before, peak during, and after each round
+//! (at the times of `--rss-at`, and how long it took to fall to its last level), next to the
 //! bound the limits imply.
 
 use std::net::SocketAddr;
@@ -36,11 +37,12 @@ struct FloodOpts {
     window: u64,
     stall: Duration,
     rounds: Vec<usize>,
-    settle: Duration,
+    /// When to read RSS after a round (everyone gone), ascending; the last is the settle time.
+    rss_at: Vec<Duration>,
 }
 
 const FLOOD_USAGE: &str = "usage: router-compare flood [--wamp-bin PATH] [--secs S] [--healthy K] \
-[--event-kib N] [--queue-mib N] [--window N] [--stall-secs S] [--rounds 1,4,16] [--settle-secs S]";
+[--event-kib N] [--queue-mib N] [--window N] [--stall-secs S] [--rounds 1,4,16] [--rss-at 1,10 | --settle-secs S]";
 
 fn parse(args: &[String]) -> Result<FloodOpts, BoxErr> {
     let mut o = FloodOpts {
@@ -52,7 +54,7 @@ fn parse(args: &[String]) -> Result<FloodOpts, BoxErr> {
         window: 32,
         stall: Duration::from_secs(3),
         rounds: vec![1, 4, 16],
-        settle: Duration::from_secs(10),
+        rss_at: vec![Duration::from_secs(1), Duration::from_secs(10)],
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -71,7 +73,20 @@ fn parse(args: &[String]) -> Result<FloodOpts, BoxErr> {
             "--queue-mib" => o.queue_mib = v.parse::<usize>()?.max(1),
             "--window" => o.window = v.parse::<u64>()?.max(1),
             "--stall-secs" => o.stall = Duration::from_secs_f64(v.parse()?),
-            "--settle-secs" => o.settle = Duration::from_secs_f64(v.parse()?),
+            "--settle-secs" => {
+                o.rss_at = vec![
+                    Duration::from_secs(1),
+                    Duration::try_from_secs_f64(v.parse()?)?,
+                ]
+            }
+            "--rss-at" => {
+                o.rss_at = v
+                    .split(',')
+                    .map(|t| -> Result<Duration, BoxErr> {
+                        Ok(Duration::try_from_secs_f64(t.trim().parse()?)?)
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             "--rounds" => {
                 o.rounds = v
                     .split(',')
@@ -80,6 +95,11 @@ fn parse(args: &[String]) -> Result<FloodOpts, BoxErr> {
             }
             _ => return Err(format!("unknown flag {flag}\n{FLOOD_USAGE}").into()),
         }
+    }
+    o.rss_at.sort();
+    o.rss_at.dedup();
+    if o.rss_at.is_empty() {
+        return Err(format!("--rss-at needs at least one time\n{FLOOD_USAGE}").into());
     }
     Ok(o)
 }
@@ -148,10 +168,14 @@ struct Round {
     delivered_min: u64,
     stalled_opened: usize,
     stalled_cut: usize,
+    /// Events published per second of flood (each one delivered to every healthy subscriber).
+    events_per_sec: f64,
     before_kib: u64,
     peak_kib: u64,
-    after_1s_kib: u64,
-    after_settle_kib: u64,
+    /// RSS at each time of `--rss-at` after the round.
+    after_kib: Vec<u64>,
+    /// From the end of the round until RSS stayed within 1 MiB of its last reading.
+    settled_after: Duration,
     bound_kib: u64,
 }
 
@@ -275,13 +299,14 @@ async fn round(
     progress
         .wait_all(published, Duration::from_secs(30))
         .await?;
+    let events_per_sec = published as f64 / t0.elapsed().as_secs_f64();
     flooding.store(false, Ordering::Release);
     for s in stallers {
         let _ = s.await;
     }
     let delivered_min = progress.min();
 
-    // After: everyone leaves; RSS 1 s later and after the settle time.
+    // After: everyone leaves; RSS every 100 ms until the last time of `--rss-at`.
     for r in &readers {
         r.abort();
     }
@@ -290,12 +315,36 @@ async fn round(
         let _ = s.leave().await;
     }
     drop(sessions);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ended = Instant::now();
+    let mut trace: Vec<(Duration, u64)> = Vec::new();
+    let mut after_kib = Vec::new();
+    for &at in &o.rss_at {
+        loop {
+            let now = ended.elapsed();
+            let next = trace
+                .last()
+                .map_or(Duration::ZERO, |&(t, _)| t + Duration::from_millis(100));
+            if next >= at {
+                tokio::time::sleep(at.saturating_sub(now)).await;
+                break;
+            }
+            tokio::time::sleep(next.saturating_sub(now)).await;
+            trace.push((ended.elapsed(), proc_rss_kib(pid)?));
+        }
+        let kib = proc_rss_kib(pid)?;
+        trace.push((ended.elapsed(), kib));
+        after_kib.push(kib);
+    }
     sampling.store(false, Ordering::Release);
     let _ = sampler.await;
-    let after_1s_kib = proc_rss_kib(pid)?;
-    tokio::time::sleep(o.settle.saturating_sub(Duration::from_secs(1))).await;
-    let after_settle_kib = proc_rss_kib(pid)?;
+    let last_kib = *after_kib.last().ok_or("no RSS reading after the round")?;
+    // The first sample after which RSS never again rose above the last reading + 1 MiB.
+    let settled_after = trace
+        .iter()
+        .rev()
+        .take_while(|&&(_, kib)| kib <= last_kib + 1024)
+        .last()
+        .map_or(Duration::ZERO, |&(t, _)| t);
 
     // What the limits allow, over the start: per stalled subscriber its queue and the one
     // batch its writer took from it (see `Outbox`), twice (the one being replaced may still
@@ -311,10 +360,11 @@ async fn round(
         delivered_min,
         stalled_opened: opened.load(Ordering::Acquire),
         stalled_cut: cut.load(Ordering::Acquire),
+        events_per_sec,
         before_kib,
         peak_kib: peak.load(Ordering::Acquire),
-        after_1s_kib,
-        after_settle_kib,
+        after_kib,
+        settled_after,
         bound_kib,
     })
 }
@@ -348,17 +398,23 @@ async fn run(o: FloodOpts) -> Result<(), BoxErr> {
             o.secs
         );
         let r = round(router.raw_addr, pid, n, i, &o).await?;
+        let after: Vec<String> = o
+            .rss_at
+            .iter()
+            .zip(&r.after_kib)
+            .map(|(t, &k)| format!("{:.1} ({:?})", k as f64 / 1024.0, t))
+            .collect();
         eprintln!(
-            "    {} events published, {} to each healthy subscriber; {} stalled subscribers, {} cut off; RSS {:.1} → peak {:.1} → {:.1} (1 s) → {:.1} MiB ({:?})",
+            "    {} events published ({:.0}/s), {} to each healthy subscriber; {} stalled subscribers, {} cut off; RSS {:.1} → peak {:.1} → {} MiB, within 1 MiB of the last after {:.1} s",
             r.published,
+            r.events_per_sec,
             r.delivered_min,
             r.stalled_opened,
             r.stalled_cut,
             r.before_kib as f64 / 1024.0,
             r.peak_kib as f64 / 1024.0,
-            r.after_1s_kib as f64 / 1024.0,
-            r.after_settle_kib as f64 / 1024.0,
-            o.settle
+            after.join(" → "),
+            r.settled_after.as_secs_f64()
         );
         rounds.push(r);
     }
@@ -374,21 +430,34 @@ async fn run(o: FloodOpts) -> Result<(), BoxErr> {
         o.stall,
         mib(idle_kib)
     );
-    println!("| stalled at a time | events published | delivered to each healthy subscriber | stalled subscribers (cut off as slow consumers) | RSS before (MiB) | peak RSS (MiB) | bound from the limits (MiB) | RSS 1 s after (MiB) | RSS {} s after (MiB) |", o.settle.as_secs());
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let after_heads: String = o
+        .rss_at
+        .iter()
+        .map(|t| format!(" RSS {} s after (MiB) |", t.as_secs_f64()))
+        .collect();
+    println!("| stalled at a time | events published | events/s | delivered to each healthy subscriber | stalled subscribers (cut off as slow consumers) | RSS before (MiB) | peak RSS (MiB) | bound from the limits (MiB) |{after_heads} s until within 1 MiB of the last |");
+    println!(
+        "|---:|---:|---:|---:|---:|---:|---:|---:|{}---:|",
+        "---:|".repeat(o.rss_at.len())
+    );
     for r in &rounds {
+        let after: String = r
+            .after_kib
+            .iter()
+            .map(|&k| format!(" {} |", mib(k)))
+            .collect();
         println!(
-            "| {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {} ({}) | {} | {} | {} |{after} {:.1} |",
             r.stalled,
             r.published,
+            r.events_per_sec,
             r.delivered_min,
             r.stalled_opened,
             r.stalled_cut,
             mib(r.before_kib),
             mib(r.peak_kib),
             mib(r.bound_kib),
-            mib(r.after_1s_kib),
-            mib(r.after_settle_kib)
+            r.settled_after.as_secs_f64()
         );
     }
     Ok(())
