@@ -6,9 +6,8 @@
 //! glibc's mmap threshold and nothing calls `malloc_trim`. With jemalloc, freed pages are
 //! purged back to the kernel on a 10 s decay curve by a background thread, so the router is
 //! back within 2 MiB of its idle RSS at most 20 s after the flood even when nothing else
-//! happens. Without
-//! the background thread jemalloc purges only while it is being called, and an idle router
-//! does not call it (measured: it kept 37–57 MiB). The flood's event rate and the memory
+//! happens. Without the background thread jemalloc purges only while it is being called,
+//! and an idle router does not call it (measured: it kept 37–57 MiB). The flood's event rate and the memory
 //! per idle session did not change; idle RSS is ~1 MiB higher (the background threads and
 //! jemalloc's metadata); router CPU per call may be slightly higher (within this machine's
 //! noise). mimalloc (v3 and v2) was measured too: it kept 28–75 MiB after the flood, at
