@@ -505,3 +505,69 @@ fn option_inner(ty: &Type) -> Option<&Type> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(src: &str) -> String {
+        let tokens: TokenStream = src.parse().expect("tokens");
+        derive_wire(tokens).to_string()
+    }
+
+    #[test]
+    fn an_input_gives_a_decoder_a_keyword_struct_and_setters() {
+        let out = expand_str(
+            "#[wire(runtime = ::wamp, input, call = super::DivideCall)]
+             pub struct Divide {
+                 a: f64,
+                 #[wire(optional)] b: ::core::option::Option<f64>,
+                 /// Digits.
+                 #[wire(kwarg, default = default_divide_precision)] precision: u32,
+                 #[wire(kwarg, optional, name = \"unit-name\")] unit: ::core::option::Option<String>,
+             }",
+        );
+        for needle in [
+            "pub struct DivideKwargs",
+            "rename = \"unit-name\"",
+            "pub fn decode",
+            "precision . unwrap_or_else (default_divide_precision)",
+            "impl super :: DivideCall",
+            "pub fn precision (mut self , precision : u32)",
+            "pub fn unit (mut self , unit : String)",
+            "\" Digits.\"",
+        ] {
+            assert!(out.contains(needle), "missing {needle:?} in {out}");
+        }
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn an_event_reads_its_captures_from_the_topic() {
+        let out = expand_str(
+            "#[wire(runtime = ::wamp, event = super::TelemetryEvent)]
+             pub struct TelemetryEvent {
+                 #[wire(capture = 3)] device: String,
+                 #[wire(kwarg)] value: f64,
+             }",
+        );
+        assert!(out.contains("capture_at (topic , 3 , \"device\")"), "{out}");
+        assert!(out.contains("pub fn encode"), "{out}");
+    }
+
+    #[test]
+    fn bad_layouts_are_compile_errors() {
+        for (src, message) in [
+            ("pub struct A { a: f64 }", "is required"),
+            ("#[wire(runtime = ::wamp, input, nope)] pub struct A { a: f64 }", "unknown `wire` argument"),
+            ("#[wire(runtime = ::wamp, single)] pub struct A { a: f64, b: f64 }", "exactly one positional field"),
+            (
+                "#[wire(runtime = ::wamp, input, call = C)] pub struct A { #[wire(kwarg, optional)] a: f64 }",
+                "`Option<T>` type",
+            ),
+        ] {
+            let out = expand_str(src);
+            assert!(out.contains("compile_error") && out.contains(message), "{src}: {out}");
+        }
+    }
+}
