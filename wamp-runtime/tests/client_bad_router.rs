@@ -13,6 +13,8 @@ use wamp::transport::rawsocket::{self, RawSocketConfig};
 use wamp::transport::{Transport, TransportKind};
 use wamp::{Serializer, Session};
 
+mod common;
+
 /// A fake router: accepts one RawSocket connection, answers HELLO with WELCOME (unless
 /// `welcome` is false) and hands the transport to `script`.
 async fn fake_router<F, Fut>(welcome: bool, script: F) -> String
@@ -23,29 +25,9 @@ where
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("tcp://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
-        let (stream, peer) = listener.accept().await.expect("accept");
-        let mut t = rawsocket::accept(
-            stream,
-            &[Serializer::Json],
-            &RawSocketConfig::default(),
-            TransportKind::RawSocket,
-            Some(peer),
-        )
-        .await
-        .expect("handshake");
-        let Some(Ok(Message::Hello(_))) = t.next().await else {
-            panic!("expected HELLO")
-        };
+        let mut t = common::accept_hello(&listener, Serializer::Json).await;
         if welcome {
-            t.send(
-                Welcome {
-                    session: Id::new(77).expect("id"),
-                    details: WelcomeDetails::new(),
-                }
-                .into(),
-            )
-            .await
-            .expect("welcome");
+            common::welcome(&mut t, 77).await;
         }
         script(t).await;
     });

@@ -8,9 +8,10 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use wamp::client::{Error, ReconnectPolicy, SessionState};
 use wamp::protocol::*;
-use wamp::transport::rawsocket::{self, RawSocketConfig};
-use wamp::transport::{Transport, TransportKind};
+use wamp::transport::Transport;
 use wamp::{Serializer, Session};
+
+mod common;
 
 fn id(n: u64) -> Id {
     Id::new(n).expect("id")
@@ -18,29 +19,7 @@ fn id(n: u64) -> Id {
 
 /// Accepts the next connection and answers its HELLO.
 async fn accept_session(listener: &TcpListener, session: u64) -> Transport {
-    let (stream, peer) = listener.accept().await.expect("accept");
-    let mut t = rawsocket::accept(
-        stream,
-        &[Serializer::MsgPack],
-        &RawSocketConfig::default(),
-        TransportKind::RawSocket,
-        Some(peer),
-    )
-    .await
-    .expect("handshake");
-    let Some(Ok(Message::Hello(_))) = t.next().await else {
-        panic!("expected HELLO")
-    };
-    t.send(
-        Welcome {
-            session: id(session),
-            details: WelcomeDetails::new(),
-        }
-        .into(),
-    )
-    .await
-    .expect("welcome");
-    t
+    common::accept_session(listener, Serializer::MsgPack, session).await
 }
 
 async fn next(t: &mut Transport) -> Message {

@@ -18,6 +18,8 @@ use wamp::protocol::Message;
 use wamp::router::{RealmConfig, Router};
 use wamp::{Serializer, Session};
 
+mod common;
+
 async fn router() -> (Router, String, String) {
     let router = Router::builder()
         .realm(RealmConfig::new("realm1"))
@@ -478,33 +480,14 @@ async fn what_the_recipients_serializer_has_a_form_for_converts_unchanged() {
 /// and never the end of the session. A fake MessagePack router sends an extension type.
 #[tokio::test]
 async fn the_client_reports_an_unrepresentable_payload_for_that_event_or_result_only() {
-    use wamp::protocol::{Id, Subscribed, Welcome, WelcomeDetails};
-    use wamp::transport::rawsocket::{self, RawSocketConfig};
-    use wamp::transport::TransportKind;
+    use wamp::protocol::{Id, Subscribed};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("tcp://{}", listener.local_addr().expect("addr"));
     let router = tokio::spawn(async move {
-        let (stream, peer) = listener.accept().await.expect("accept");
-        let mut t = rawsocket::accept(
-            stream,
-            &[Serializer::MsgPack],
-            &RawSocketConfig::default(),
-            TransportKind::RawSocket,
-            Some(peer),
-        )
-        .await
-        .expect("handshake");
-        let Some(Ok(Message::Hello(_))) = t.next().await else {
-            panic!("expected HELLO")
-        };
-        let welcome = Welcome {
-            session: Id::new(77).expect("id"),
-            details: WelcomeDetails::new(),
-        };
-        t.send(welcome.into()).await.expect("welcome");
+        let mut t = common::accept_session(&listener, Serializer::MsgPack, 77).await;
         // A frame in MessagePack bytes, read back as a message (its payload stays as is).
         let raw = |bytes: Vec<u8>| Serializer::MsgPack.decode(bytes.into()).expect("frame");
         let ext_string_args = [0x92, 0xd4, 0x01, 0x00, 0xa1, 0xff];

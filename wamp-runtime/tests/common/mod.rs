@@ -1,4 +1,5 @@
-//! Test PKI shared by the integration tests that need TLS.
+//! What several integration tests share: a test PKI for TLS, and the opening of a scripted
+//! fake router (one RawSocket connection, HELLO read, WELCOME sent).
 
 #![allow(dead_code)] // each test crate uses what it needs
 
@@ -37,4 +38,54 @@ pub fn pki() -> Pki {
         client_chain,
         client_key,
     }
+}
+
+/// A scripted fake router's first steps: accepts the next RawSocket connection on
+/// `listener` in `serializer` and reads its HELLO (a test then answers as it means to).
+pub async fn accept_hello(
+    listener: &tokio::net::TcpListener,
+    serializer: wamp::Serializer,
+) -> wamp::transport::Transport {
+    use futures_util::StreamExt;
+    use wamp::protocol::Message;
+    use wamp::transport::rawsocket::{self, RawSocketConfig};
+    use wamp::transport::TransportKind;
+
+    let (stream, peer) = listener.accept().await.expect("accept");
+    let mut t = rawsocket::accept(
+        stream,
+        &[serializer],
+        &RawSocketConfig::default(),
+        TransportKind::RawSocket,
+        Some(peer),
+    )
+    .await
+    .expect("handshake");
+    let Some(Ok(Message::Hello(_))) = t.next().await else {
+        panic!("expected HELLO")
+    };
+    t
+}
+
+/// [`accept_hello`], then WELCOME with the session ID `session`.
+pub async fn accept_session(
+    listener: &tokio::net::TcpListener,
+    serializer: wamp::Serializer,
+    session: u64,
+) -> wamp::transport::Transport {
+    let mut t = accept_hello(listener, serializer).await;
+    welcome(&mut t, session).await;
+    t
+}
+
+/// Sends WELCOME with the session ID `session`.
+pub async fn welcome(t: &mut wamp::transport::Transport, session: u64) {
+    use futures_util::SinkExt;
+    use wamp::protocol::{Id, Welcome, WelcomeDetails};
+
+    let welcome = Welcome {
+        session: Id::new(session).expect("id"),
+        details: WelcomeDetails::new(),
+    };
+    t.send(welcome.into()).await.expect("welcome");
 }
