@@ -332,12 +332,7 @@ impl Dealer {
                         self.counters.refused(&e);
                         self.finish(callee, invocation);
                         interrupt(peer, invocation, "wamp.error.invalid_argument");
-                        from.send(error(
-                            MessageType::Call,
-                            m.request,
-                            "wamp.error.invalid_argument",
-                            &e.to_string(),
-                        ));
+                        refuse_call(from, m.request, &e);
                         return;
                     }
                 };
@@ -422,12 +417,7 @@ impl Dealer {
             Ok(payload) => payload,
             Err(e) => {
                 self.counters.refused(&e);
-                from.send(error(
-                    MessageType::Call,
-                    m.request,
-                    "wamp.error.invalid_argument",
-                    &e.to_string(),
-                ));
+                refuse_call(from, m.request, &e);
                 return;
             }
         };
@@ -755,6 +745,17 @@ impl Dealer {
             }
         }
     }
+}
+
+/// The ERROR for a CALL (or a progressive chunk of one) whose payload the callee cannot
+/// represent.
+fn refuse_call(caller: &Peer, request: Id, e: &ConvertError) {
+    caller.send(error(
+        MessageType::Call,
+        request,
+        "wamp.error.invalid_argument",
+        &e.to_string(),
+    ));
 }
 
 /// Answers a call whose result (or error) the caller cannot represent.
