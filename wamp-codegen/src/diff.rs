@@ -455,7 +455,7 @@ impl<'a> Differ<'a> {
     }
 
     fn fields(&mut self, o: &[Field], n: &[Field], path: &str, dir: Dir, what: &str) {
-        let optional = |f: &Field| f.ty.expr.is_optional() || f.default.is_some();
+        let optional = Field::may_be_left_out;
         for of in o {
             let p = format!("{path}.{}", of.name.name);
             match n.iter().find(|f| f.name.name == of.name.name) {

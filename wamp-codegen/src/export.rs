@@ -155,7 +155,7 @@ impl Schemas<'_> {
                     m.insert("default".into(), d.value.clone());
                 }
             }
-            if !f.ty.expr.is_optional() && f.default.is_none() {
+            if !f.may_be_left_out() {
                 required.push(f.name.name.clone());
             }
             props.insert(f.name.name.clone(), schema);

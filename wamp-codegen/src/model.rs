@@ -135,6 +135,14 @@ pub struct Field {
     pub default: Option<Default>,
 }
 
+impl Field {
+    /// Whether a sender may leave it out: its type is optional (`T?`) or it has a default.
+    /// Such a keyword argument is a setter of the call builder, not a parameter.
+    pub fn may_be_left_out(&self) -> bool {
+        self.ty.expr.is_optional() || self.default.is_some()
+    }
+}
+
 /// A default value and where it was written.
 #[derive(Clone, Debug)]
 pub struct Default {

@@ -2467,7 +2467,7 @@ fn dedupe_names(c: &mut Contract) {
         let mut taken = Vec::new();
         fields(&mut p.input, &mut taken);
         p.input.kwargs.retain(|f| {
-            !((f.ty.expr.is_optional() || f.default.is_some())
+            !(f.may_be_left_out()
                 && render::CALL_METHODS.contains(&names::snake(&f.name.name).as_str()))
         });
         for x in p.result.iter_mut().chain(p.progress.iter_mut()) {

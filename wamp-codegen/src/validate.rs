@@ -376,9 +376,7 @@ fn contract(r: &Resolver<'_>, c: &Contract, diags: &mut Diagnostics) {
         }
         for f in &p.input.kwargs {
             let rust = names::snake(&f.name.name);
-            if (f.ty.expr.is_optional() || f.default.is_some())
-                && crate::render::CALL_METHODS.contains(&rust.as_str())
-            {
+            if f.may_be_left_out() && crate::render::CALL_METHODS.contains(&rust.as_str()) {
                 diags.error(f.name.span, format!("{path}.kwargs.{}: name collision: the optional keyword argument's setter and the call builder's option `{rust}` both become `{rust}`", f.name.name));
             }
         }

@@ -107,13 +107,13 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
         .input
         .kwargs
         .iter()
-        .filter(|f| !f.ty.expr.is_optional() && f.default.is_none())
+        .filter(|f| !f.may_be_left_out())
         .collect();
     let optional_kwargs: Vec<&Field> = p
         .input
         .kwargs
         .iter()
-        .filter(|f| f.ty.expr.is_optional() || f.default.is_some())
+        .filter(|f| f.may_be_left_out())
         .collect();
     let mut params = Vec::new();
     let mut arg_values = Vec::new();

@@ -314,7 +314,7 @@ fn default_fns<'f>(
 /// (see `wamp_codegen::wire_derive`).
 fn layout_field(cx: &Cx<'_>, key: &str, f: &Field, kwarg: bool, setter: bool) -> TokenStream {
     let rust = names::snake(&f.name.name);
-    let optional = f.ty.expr.is_optional() || f.default.is_some();
+    let optional = f.may_be_left_out();
     let docs = if setter && kwarg && optional {
         doc_attrs(Some(&setter_doc(f)))
     } else {
@@ -419,7 +419,7 @@ fn input_layout(cx: &Cx<'_>, p: &Procedure, site: &Site<'_>) -> TokenStream {
         .payload
         .kwargs
         .iter()
-        .any(|f| f.ty.expr.is_optional() || f.default.is_some())
+        .any(Field::may_be_left_out)
         .then(|| {
             let builder = format_ident!("{}Call", names::type_name(&p.name.name));
             quote!(, call = super::#builder)
