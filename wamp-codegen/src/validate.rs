@@ -469,58 +469,47 @@ fn pattern_key(uri: &str) -> String {
 /// keyword struct. Names are made from the procedure's, error's or topic's name and a
 /// suffix, so two different names can meet (`divide`'s result and `divide_result`'s input).
 fn wire_items(c: &Contract, diags: &mut Diagnostics) {
+    use crate::render::{error_site, event_site, input_site, progress_site, result_site, Site};
+
     let mut items: Vec<(String, String, Span)> = Vec::new();
-    let mut add = |key: String, kwargs: bool, what: String, span: Span| {
-        let layout = names::type_name(&key);
-        if kwargs {
+    // The names the renderer gives, from its own sites.
+    let mut add = |site: Site<'_>, what: String, span: Span| {
+        if !site.payload.kwargs.is_empty() {
             items.push((
-                format!("{layout}Kwargs"),
+                site.kw_ident().to_string(),
                 format!("the keyword struct of {what}"),
                 span,
             ));
         }
-        items.push((layout, format!("the wire layout of {what}"), span));
+        items.push((
+            site.layout_ident().to_string(),
+            format!("the wire layout of {what}"),
+            span,
+        ));
     };
     for e in &c.errors {
         add(
-            format!("error_{}", names::snake(&e.name.name)),
-            !e.payload.kwargs.is_empty(),
+            error_site(e),
             format!("error `{}`", e.name.name),
             e.name.span,
         );
     }
     for p in &c.procedures {
-        let key = names::snake(&p.name.name);
         let what = |s: &str| format!("{s} of procedure `{}`", p.name.name);
         if !p.input.is_empty() {
-            add(
-                key.clone(),
-                !p.input.kwargs.is_empty(),
-                what("the input"),
-                p.name.span,
-            );
+            add(input_site(p), what("the input"), p.name.span);
         }
-        if let Some(r) = p.result.as_ref().filter(|r| !r.is_empty()) {
-            add(
-                format!("{key}_result"),
-                !r.kwargs.is_empty(),
-                what("the result"),
-                p.name.span,
-            );
+        // A procedure without a result (or with an empty one) has no layout for it.
+        if let Some(site) = result_site(p).filter(|s| !s.payload.is_empty()) {
+            add(site, what("the result"), p.name.span);
         }
-        if let Some(g) = &p.progress {
-            add(
-                format!("{key}_progress"),
-                !g.kwargs.is_empty(),
-                what("the progress"),
-                p.name.span,
-            );
+        if let Some(site) = progress_site(p) {
+            add(site, what("the progress"), p.name.span);
         }
     }
     for t in &c.topics {
         add(
-            format!("{}_event", names::snake(&t.name.name)),
-            !t.payload.kwargs.is_empty(),
+            event_site(t),
             format!("topic `{}`", t.name.name),
             t.name.span,
         );

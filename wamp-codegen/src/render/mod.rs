@@ -10,6 +10,7 @@ mod payload;
 mod types;
 
 pub(crate) use client::CALL_METHODS;
+pub(crate) use payload::{error_site, event_site, input_site, progress_site, result_site, Site};
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};

@@ -27,7 +27,7 @@ pub(super) enum Shape {
 }
 
 /// A typed payload.
-pub(super) struct Site<'m> {
+pub(crate) struct Site<'m> {
     /// snake_case key for the wire items' names (`divide_result`).
     pub key: String,
     pub payload: &'m PayloadDef,
@@ -162,7 +162,7 @@ pub(super) fn errors(cx: &Cx<'_>) -> TokenStream {
     out
 }
 
-pub(super) fn error_site(e: &ErrorDef) -> Site<'_> {
+pub(crate) fn error_site(e: &ErrorDef) -> Site<'_> {
     Site {
         key: format!("error_{}", names::snake(&e.name.name)),
         payload: &e.payload,
@@ -172,7 +172,7 @@ pub(super) fn error_site(e: &ErrorDef) -> Site<'_> {
     }
 }
 
-pub(super) fn input_site(p: &Procedure) -> Site<'_> {
+pub(crate) fn input_site(p: &Procedure) -> Site<'_> {
     Site {
         key: names::snake(&p.name.name),
         payload: &p.input,
@@ -182,7 +182,7 @@ pub(super) fn input_site(p: &Procedure) -> Site<'_> {
     }
 }
 
-pub(super) fn result_site(p: &Procedure) -> Option<Site<'_>> {
+pub(crate) fn result_site(p: &Procedure) -> Option<Site<'_>> {
     p.result.as_ref().map(|r| Site {
         key: format!("{}_result", names::snake(&p.name.name)),
         payload: r,
@@ -192,7 +192,7 @@ pub(super) fn result_site(p: &Procedure) -> Option<Site<'_>> {
     })
 }
 
-pub(super) fn progress_site(p: &Procedure) -> Option<Site<'_>> {
+pub(crate) fn progress_site(p: &Procedure) -> Option<Site<'_>> {
     p.progress.as_ref().map(|r| Site {
         key: format!("{}_progress", names::snake(&p.name.name)),
         payload: r,
@@ -202,7 +202,7 @@ pub(super) fn progress_site(p: &Procedure) -> Option<Site<'_>> {
     })
 }
 
-pub(super) fn event_site(t: &Topic) -> Site<'_> {
+pub(crate) fn event_site(t: &Topic) -> Site<'_> {
     Site {
         key: format!("{}_event", names::snake(&t.name.name)),
         payload: &t.payload,
