@@ -225,9 +225,9 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
     let result_ty = shape_type(cx, &shape);
     let (error_ty, map_error) = error_type(cx, p);
     let (_, decode_result) = payload::result_codec(cx, p);
-    let progressive = p.progress.as_ref().map(|_| {
+    let progressive = payload::progress_site(p).map(|site| {
         let progress = progress_ident(p);
-        let decode_progress = payload::progress_site(p).map(|s| s.decode_path());
+        let decode_progress = site.decode_path();
         let docs = doc_attrs(Some(&format!(
             "Asks for progressive results: a stream of [`Progressive::Progress`]({}::typed::Progressive)\nitems, then the final result. Dropping the stream early cancels the call.",
             super::rt_string(rt)
