@@ -319,18 +319,18 @@ impl Codec<'_> {
 
         // Encoding borrows the value's fields: positional ones as a tuple, keyword ones
         // in a struct of references (an absent optional one is left out).
-        let args_payload = if self.args.is_empty() {
-            quote!(#rt::Payload::empty())
-        } else {
-            let a = self.args.iter().map(|f| &f.ident);
-            quote!(#rt::Payload::encode_args(serializer, &(#(&value.#a,)*))?)
-        };
+        let a = self.args.iter().map(|f| &f.ident);
+        let encode_args = quote!(#rt::Payload::encode_args(serializer, &(#(&value.#a,)*)));
         let encode_body = if self.kwargs.is_empty() && self.args.is_empty() {
             quote!(::core::result::Result::Ok(#rt::Payload::empty()))
         } else if self.kwargs.is_empty() {
-            let a = self.args.iter().map(|f| &f.ident);
-            quote!(#rt::Payload::encode_args(serializer, &(#(&value.#a,)*)))
+            encode_args
         } else {
+            let args_payload = if self.args.is_empty() {
+                quote!(#rt::Payload::empty())
+            } else {
+                quote!(#encode_args?)
+            };
             let mut ref_fields = Vec::new();
             let mut inits = Vec::new();
             for f in &self.kwargs {
