@@ -197,31 +197,17 @@ where
     })
 }
 
-/// The input decoder of procedures without inputs: whatever the caller sent is ignored
-/// (an older contract may have had arguments; a newer caller may send more).
-pub fn no_input(_: &Payload) -> Result<(), PayloadError> {
-    Ok(())
-}
-
-/// The serializer results of an invocation are encoded with.
-pub fn serializer(invocation: &Invocation) -> Serializer {
-    invocation.serializer
-}
-
-/// The result encoder of procedures without a result: an empty payload.
+/// The encoder of a payload that is not there: a procedure without a result, or without
+/// progressive results. It sends an empty payload.
 pub fn encode_unit(_: &(), _: Serializer) -> Result<Payload, EncodeError> {
     Ok(Payload::empty())
 }
 
-/// The result decoder of procedures without a result: whatever the callee sent is
-/// ignored (a newer callee may return something).
+/// The decoder of a payload that is not there: a procedure without inputs, or without a
+/// result. Whatever the peer sent is ignored (an older contract may have had arguments; a
+/// newer callee may return something).
 pub fn decode_unit(_: &Payload) -> Result<(), PayloadError> {
     Ok(())
-}
-
-/// The progress encoder of procedures without progressive results.
-pub fn no_progress(_: &(), _: Serializer) -> Result<Payload, EncodeError> {
-    Ok(Payload::empty())
 }
 
 /// A capture's value as one URI component (no `.`, no whitespace, not empty).

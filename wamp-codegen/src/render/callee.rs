@@ -112,13 +112,13 @@ fn procedure(cx: &Cx<'_>, p: &Procedure) -> (TokenStream, TokenStream) {
 
     // The wire module's decoder gives the inputs in the method's order, defaults applied.
     let decode = if p.input.is_empty() {
-        quote!(#rt::__private::no_input)
+        quote!(#rt::__private::decode_unit)
     } else {
         input.decode_path()
     };
     let progress = match payload::progress_site(p) {
         Some(site) => site.encode_path(),
-        None => quote!(#rt::__private::no_progress),
+        None => quote!(#rt::__private::encode_unit),
     };
     let (encode_result, _) = payload::result_codec(cx, p);
     let mut options = TokenStream::new();

@@ -1946,7 +1946,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionCount::decode,
             wire::SessionCountResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (filter_authroles,)| async move {
                 service.session_count(ctx, filter_authroles).await
             },
@@ -1958,7 +1958,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionList::decode,
             wire::SessionListResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (filter_authroles,)| async move {
                 service.session_list(ctx, filter_authroles).await
             },
@@ -1970,7 +1970,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionGet::decode,
             wire::SessionGetResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (session,)| async move {
                 service.session_get(ctx, session).await
             },
@@ -1982,7 +1982,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionKill::decode,
             crate::__private::encode_unit,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (session, reason, message)| async move {
                 service.session_kill(ctx, session, reason, message).await
             },
@@ -1994,7 +1994,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionKillByAuthid::decode,
             wire::SessionKillByAuthidResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (authid, reason, message)| async move {
                 service.session_kill_by_authid(ctx, authid, reason, message).await
             },
@@ -2006,7 +2006,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionKillByAuthrole::decode,
             wire::SessionKillByAuthroleResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (authrole, reason, message)| async move {
                 service.session_kill_by_authrole(ctx, authrole, reason, message).await
             },
@@ -2018,7 +2018,7 @@ pub mod wamp_meta {
             &service,
             wire::SessionKillAll::decode,
             wire::SessionKillAllResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (reason, message)| async move {
                 service.session_kill_all(ctx, reason, message).await
             },
@@ -2028,9 +2028,9 @@ pub mod wamp_meta {
             session,
             uri::REGISTRATION_LIST,
             &service,
-            crate::__private::no_input,
+            crate::__private::decode_unit,
             wire::RegistrationListResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, ()| async move { service.registration_list(ctx).await },
         );
         registrations.push(registration.await?);
@@ -2040,7 +2040,7 @@ pub mod wamp_meta {
             &service,
             wire::RegistrationLookup::decode,
             wire::RegistrationLookupResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (procedure, options)| async move {
                 service.registration_lookup(ctx, procedure, options).await
             },
@@ -2052,7 +2052,7 @@ pub mod wamp_meta {
             &service,
             wire::RegistrationMatch::decode,
             wire::RegistrationMatchResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (procedure,)| async move {
                 service.registration_match(ctx, procedure).await
             },
@@ -2064,7 +2064,7 @@ pub mod wamp_meta {
             &service,
             wire::RegistrationGet::decode,
             wire::RegistrationGetResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (registration,)| async move {
                 service.registration_get(ctx, registration).await
             },
@@ -2076,7 +2076,7 @@ pub mod wamp_meta {
             &service,
             wire::RegistrationListCallees::decode,
             wire::RegistrationListCalleesResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (registration,)| async move {
                 service.registration_list_callees(ctx, registration).await
             },
@@ -2088,7 +2088,7 @@ pub mod wamp_meta {
             &service,
             wire::RegistrationCountCallees::decode,
             wire::RegistrationCountCalleesResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (registration,)| async move {
                 service.registration_count_callees(ctx, registration).await
             },
@@ -2100,7 +2100,7 @@ pub mod wamp_meta {
             &service,
             wire::RegistrationRemoveCallee::decode,
             crate::__private::encode_unit,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (registration, callee, reason)| async move {
                 service
                     .registration_remove_callee(ctx, registration, callee, reason)
@@ -2112,9 +2112,9 @@ pub mod wamp_meta {
             session,
             uri::SUBSCRIPTION_LIST,
             &service,
-            crate::__private::no_input,
+            crate::__private::decode_unit,
             wire::SubscriptionListResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, ()| async move { service.subscription_list(ctx).await },
         );
         registrations.push(registration.await?);
@@ -2124,7 +2124,7 @@ pub mod wamp_meta {
             &service,
             wire::SubscriptionLookup::decode,
             wire::SubscriptionLookupResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (topic, options)| async move {
                 service.subscription_lookup(ctx, topic, options).await
             },
@@ -2136,7 +2136,7 @@ pub mod wamp_meta {
             &service,
             wire::SubscriptionMatch::decode,
             wire::SubscriptionMatchResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (topic,)| async move {
                 service.subscription_match(ctx, topic).await
             },
@@ -2148,7 +2148,7 @@ pub mod wamp_meta {
             &service,
             wire::SubscriptionGet::decode,
             wire::SubscriptionGetResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (subscription,)| async move {
                 service.subscription_get(ctx, subscription).await
             },
@@ -2160,7 +2160,7 @@ pub mod wamp_meta {
             &service,
             wire::SubscriptionListSubscribers::decode,
             wire::SubscriptionListSubscribersResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (subscription,)| async move {
                 service.subscription_list_subscribers(ctx, subscription).await
             },
@@ -2172,7 +2172,7 @@ pub mod wamp_meta {
             &service,
             wire::SubscriptionCountSubscribers::decode,
             wire::SubscriptionCountSubscribersResult::encode,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (subscription,)| async move {
                 service.subscription_count_subscribers(ctx, subscription).await
             },
@@ -2184,7 +2184,7 @@ pub mod wamp_meta {
             &service,
             wire::SubscriptionRemoveSubscriber::decode,
             crate::__private::encode_unit,
-            crate::__private::no_progress,
+            crate::__private::encode_unit,
             |service, ctx, (subscription, subscriber, reason)| async move {
                 service
                     .subscription_remove_subscriber(
